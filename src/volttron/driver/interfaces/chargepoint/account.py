@@ -1,0 +1,296 @@
+"""What every device of one API account shares: the client, the response cache, batching and back-off.
+
+A device asks for one kind of data (a :class:`Source`) for its station. When several stations of the account are
+configured in the process, one call answers for all of them (getStationStatus takes a list of stations;
+getStations, getAlarms, getStationRights and getChargingSessionData answer for the whole organisation), so the
+number of API calls per poll cycle does not grow with the number of devices. getLoad is asked per station.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from gevent.lock import RLock
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Hashable, Iterable
+
+import gevent
+
+from .cache import ResponseCache
+from .chargepoint_registers import Source, WriteAction
+from .client import NO_DATA, ChargePointClient
+from .exceptions import ApiError, ApiTimeout, BackingOff, ChargePointError, SoapFault, TransportError
+from .models import Session
+
+_log = logging.getLogger(__name__)
+
+POLL_MARGIN = 2.0  # seconds a poll may run past the API timeout before its unfinished reads are abandoned
+SESSION_OVERLAP = timedelta(hours=24)  # how far back each session refresh looks, for sessions still being closed
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """How to reach one API account; devices with equal settings share one :class:`Account`."""
+
+    username: str
+    password: str = field(repr=False)
+    wsdl: str | None = None
+    endpoint: str | None = None
+    timeout: float = 10.0
+    ca_file: str | None = None
+    max_response_bytes: int = 32 * 1024 * 1024
+
+    def key(self) -> tuple[Hashable, ...]:
+        digest = hashlib.sha256(self.password.encode()).hexdigest()
+        return (self.wsdl, self.endpoint, self.username, digest, self.timeout, self.ca_file, self.max_response_bytes)
+
+
+class _NotFound:
+    """Cached marker: the batched answer did not include this station."""
+
+    def __init__(self, operation: str, station_id: str) -> None:
+        self.error = ApiError(NO_DATA, f"station {station_id} not found", operation=operation)
+
+
+@dataclass
+class _Health:
+    failures: int = 0
+    retry_at: float = 0.0
+    last_error: str = ""
+
+
+class Account:
+    """One API account: a shared client, cache and back-off state for every device that uses it."""
+
+    def __init__(self, settings: AccountSettings, factory: Callable[[AccountSettings], ChargePointClient], *,
+                 backoff_base: float = 5.0, backoff_max: float = 300.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self._factory = factory
+        self._client: ChargePointClient | None = None
+        self._client_lock = RLock()
+        self.cache = ResponseCache(clock=clock)
+        self.clock = clock
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self._stations: dict[str, int] = {}
+        self._health: dict[Source, _Health] = {source: _Health() for source in Source}
+        self._degraded = False
+        self._sessions: dict[str, dict[int | None, Session]] = {}
+        self._sessions_since: datetime | None = None
+        self._max_age_seen = 0.0
+
+    def __repr__(self) -> str:
+        return f"Account({self.username_hint!r}, stations={len(self._stations)})"
+
+    @property
+    def client(self) -> ChargePointClient:
+        """The account's client, made (WSDL parsed or fetched) at the first call that needs it."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = self._factory(self.settings)
+        return self._client
+
+    @property
+    def username_hint(self) -> str:
+        """The username (an API license key) shortened for logs: enough to tell accounts apart."""
+        name = self.settings.username
+        return f"{name[:4]}…" if len(name) > 8 else "user…"
+
+    # -- device registration ---------------------------------------------------------------------------------------
+
+    def register(self, station_id: str) -> None:
+        self._stations[station_id] = self._stations.get(station_id, 0) + 1
+
+    def unregister(self, station_id: str) -> None:
+        count = self._stations.get(station_id, 0) - 1
+        if count > 0:
+            self._stations[station_id] = count
+        else:
+            self._stations.pop(station_id, None)
+
+    @property
+    def stations(self) -> list[str]:
+        return sorted(self._stations)
+
+    def _batched(self, station_id: str) -> bool:
+        return len(self._stations) > 1 and station_id in self._stations
+
+    # -- reads ---------------------------------------------------------------------------------------------------
+
+    def read_sources(self, station_id: str, sources: Iterable[Source],
+                     max_age: float) -> dict[Source, Any | ChargePointError]:
+        """Fetch the data of several sources for one station concurrently; failures come back as values.
+
+        Returns within the API timeout plus :data:`POLL_MARGIN`, whatever the API does.
+        """
+        results: dict[Source, Any] = {}
+        pending: dict[Source, gevent.Greenlet] = {}
+        for source in sources:
+            hit, value = self.cache.get((source, station_id), max_age)
+            if hit:
+                results[source] = _unwrap(value)
+            else:
+                pending[source] = gevent.spawn(self.read, source, station_id, max_age)
+        if pending:
+            gevent.joinall(list(pending.values()), timeout=self.settings.timeout + POLL_MARGIN)
+        for source, greenlet in pending.items():
+            if not greenlet.ready():
+                greenlet.kill(block=False)
+                results[source] = ApiTimeout(f"{source.value}: no answer within {self.settings.timeout:g} s")
+            elif greenlet.successful():
+                results[source] = greenlet.value
+            elif isinstance(greenlet.exception, ChargePointError):
+                results[source] = greenlet.exception
+            else:
+                results[source] = TransportError(f"{source.value}: interrupted ({greenlet.exception!r})")
+        return results
+
+    def read(self, source: Source, station_id: str, max_age: float) -> Any:
+        """The data of one source for one station, from the cache when younger than ``max_age`` seconds."""
+        key = (source, station_id)
+        self._max_age_seen = max(self._max_age_seen, max_age)
+        hit, value = self.cache.get(key, max_age)
+        if hit:
+            return _unwrap(value)
+        batched = self._batched(station_id)
+        flight = (source, "*") if batched else key
+        wait = self.settings.timeout + POLL_MARGIN
+        self.cache.single_flight(flight, lambda: self._guarded(source, lambda: self._fetch(source, station_id,
+                                                                                            batched)), wait)
+        hit, value = self.cache.get(key, max(max_age, 1.0))
+        if not hit:
+            # A batch that started before this station was registered; ask for it alone.
+            self.cache.single_flight(key, lambda: self._guarded(source, lambda: self._fetch(source, station_id,
+                                                                                             False)), wait)
+            hit, value = self.cache.get(key, max(max_age, 1.0))
+        return _unwrap(value)
+
+    def _fetch(self, source: Source, station_id: str, batched: bool) -> None:
+        client = self.client
+        ids = self.stations if batched else [station_id]
+        one = None if batched else station_id
+        found: dict[str, Any]
+        if source is Source.STATIONS:
+            found = {s.station_id: s for s in client.get_stations(one)}
+        elif source is Source.STATUS:
+            found = client.get_station_status(ids)
+        elif source is Source.LOAD:
+            found = client.get_load(station_id)
+            ids = [station_id]
+        elif source is Source.ALARMS:
+            found = client.get_alarms(one)
+            found = {sid: found.get(sid, []) for sid in ids}
+        elif source is Source.RIGHTS:
+            found = client.get_station_rights(one)
+        else:
+            found = self._fetch_sessions(one, ids)
+        self.cache.put({(source, sid): found[sid] if sid in found else _NotFound(source.value, sid) for sid in ids})
+        if self._max_age_seen:
+            self.cache.prune(self._max_age_seen * 2)
+
+    def _fetch_sessions(self, one: str | None, ids: list[str]) -> dict[str, list[Session]]:
+        # Sessions come oldest first, 100 a page: after the first full read, only the last day is asked again
+        # and merged, keeping the latest session per port.
+        since = self._sessions_since if one is None else None
+        started = datetime.now(timezone.utc)
+        for sid, sessions in self.client.get_charging_sessions(one, since).items():
+            latest = self._sessions.setdefault(sid, {})
+            for session in sessions:
+                known = latest.get(session.port_number)
+                if known is None or _session_order(session) >= _session_order(known):
+                    latest[session.port_number] = session
+        if one is None:
+            self._sessions_since = started - SESSION_OVERLAP
+        return {sid: list(self._sessions.get(sid, {}).values()) for sid in ids}
+
+    def _guarded(self, source: Source, call: Callable[[], Any]) -> Any:
+        """Run an API call unless this source is backing off after repeated transport or SOAP failures."""
+        health = self._health[source]
+        now = self.clock()
+        if now < health.retry_at:
+            raise BackingOff(f"{source.value} not sent: the last {health.failures} calls failed "
+                             f"({health.last_error}); next try in {health.retry_at - now:.0f} s",
+                             retry_in=health.retry_at - now)
+        try:
+            result = call()
+        except (TransportError, SoapFault) as exc:
+            health.failures += 1
+            health.last_error = str(exc)
+            if health.failures >= 2:
+                delay = min(self.backoff_max, self.backoff_base * 2 ** (health.failures - 2))
+                health.retry_at = self.clock() + delay
+                if not self._degraded:
+                    self._degraded = True
+                    _log.warning("ChargePoint API for %s keeps failing (%s); backing off, up to %g s between "
+                                 "tries", self.username_hint, exc, self.backoff_max)
+            raise
+        if health.failures:
+            health.failures, health.retry_at = 0, 0.0
+            if self._degraded and all(h.failures == 0 for h in self._health.values()):
+                self._degraded = False
+                _log.info("ChargePoint API for %s answers again", self.username_hint)
+        return result
+
+    # -- writes ------------------------------------------------------------------------------------------------------
+
+    def write(self, action: WriteAction, station_id: str, shed_minutes: int = 0) -> None:
+        """Carry out a validated write; raises on any refusal. The station's cached reads are dropped."""
+        try:
+            if action.operation == "shed":
+                self.client.shed_load(station_id, port=action.port, allowed_kw=action.allowed_kw,
+                                      percent=action.percent, minutes=shed_minutes)
+            elif action.operation == "clear_shed":
+                self.client.clear_shed_state(station_id)
+            elif action.operation == "clear_alarms":
+                self.client.clear_alarms(station_id, action.port)
+            else:
+                raise ValueError(f"unknown write operation {action.operation!r}")
+        finally:
+            self.invalidate(station_id)
+
+    def invalidate(self, station_id: str) -> None:
+        """Forget cached reads of a station so the next read asks the API."""
+        self.cache.invalidate(lambda key: key[1] == station_id)
+
+
+def _session_order(session: Session) -> tuple[datetime, datetime]:
+    floor = datetime.min.replace(tzinfo=timezone.utc)
+    return (session.end_time or session.start_time or floor, session.start_time or floor)
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, _NotFound):
+        raise value.error
+    return value
+
+
+_accounts: dict[tuple[Hashable, ...], Account] = {}
+_accounts_lock = RLock()
+
+
+def account_for(settings: AccountSettings,
+                factory: Callable[[AccountSettings], ChargePointClient] | None = None) -> Account:
+    """The process-wide Account for these settings, created (and its WSDL parsed) on first use."""
+    key = settings.key()
+    with _accounts_lock:
+        account = _accounts.get(key)
+        if account is None:
+            account = Account(settings, factory or make_client)
+            _accounts[key] = account
+        return account
+
+
+def make_client(settings: AccountSettings) -> ChargePointClient:
+    return ChargePointClient(settings.username, settings.password, wsdl=settings.wsdl, endpoint=settings.endpoint,
+                             timeout=settings.timeout, ca_file=settings.ca_file,
+                             max_response_bytes=settings.max_response_bytes)
+
+
+def forget_accounts() -> None:
+    """Drop every shared Account (tests, and a platform reconfiguring every device)."""
+    with _accounts_lock:
+        _accounts.clear()

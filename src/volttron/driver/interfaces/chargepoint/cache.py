@@ -1,0 +1,94 @@
+"""A response cache shared by the devices of one API account, with request coalescing.
+
+Entries are stamped when fetched and each reader decides freshness with its own ``max_age`` (its device's
+``cacheExpiration``), so no device dictates another's lifetime. Concurrent misses for the same data wait for one
+call instead of making their own. The cache is bounded: the oldest entries go first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from typing import Any, Callable, Hashable
+
+from gevent import Timeout
+from gevent.event import AsyncResult
+
+from .exceptions import ApiTimeout
+
+DEFAULT_MAX_ENTRIES = 50_000
+
+
+class ResponseCache:
+    """Time-stamped values by key, plus single-flight fetching by flight key."""
+
+    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_entries = max_entries
+        self.clock = clock
+        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._flights: dict[Hashable, AsyncResult] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._flights)
+
+    def get(self, key: Hashable, max_age: float) -> tuple[bool, Any]:
+        """(True, value) when an entry younger than ``max_age`` seconds exists, else (False, None)."""
+        entry = self._entries.get(key)
+        if entry is None or max_age <= 0 or self.clock() - entry[0] >= max_age:
+            return False, None
+        return True, entry[1]
+
+    def put(self, items: dict[Hashable, Any]) -> None:
+        stamp = self.clock()
+        for key, value in items.items():
+            self._entries.pop(key, None)
+            self._entries[key] = (stamp, value)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def invalidate(self, predicate: Callable[[Hashable], bool]) -> int:
+        """Drop every entry whose key matches; returns how many went."""
+        doomed = [key for key in self._entries if predicate(key)]
+        for key in doomed:
+            del self._entries[key]
+        return len(doomed)
+
+    def prune(self, max_age: float) -> None:
+        """Drop entries older than any reader could still use."""
+        cutoff = self.clock() - max_age
+        while self._entries:
+            key, (stamp, _value) = next(iter(self._entries.items()))
+            if stamp >= cutoff:
+                break
+            del self._entries[key]
+
+    def single_flight(self, flight: Hashable, fetch: Callable[[], Any], wait: float) -> Any:
+        """Run ``fetch`` unless the same flight is under way, in which case wait up to ``wait`` s for its result.
+
+        The result (or exception) of the one call is shared by every caller of the flight.
+        """
+        pending = self._flights.get(flight)
+        if pending is not None:
+            try:
+                return pending.get(timeout=wait)
+            except Timeout as exc:
+                raise ApiTimeout(f"waited {wait:g} s for a shared call that did not finish") from exc
+        pending = AsyncResult()
+        self._flights[flight] = pending
+        try:
+            result = fetch()
+        except BaseException as exc:
+            pending.set_exception(exc)
+            # Nobody may be waiting: mark the exception retrieved so gevent does not report it as unhandled.
+            pending.exception  # noqa: B018
+            raise
+        else:
+            pending.set(result)
+            return result
+        finally:
+            del self._flights[flight]
+

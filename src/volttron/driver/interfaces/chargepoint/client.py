@@ -1,0 +1,454 @@
+"""The ChargePoint Web Services 5.0 client: one method per SOAP operation the driver uses.
+
+Every call goes through :meth:`ChargePointClient.call`, the one place where suds, urllib, socket and timeout
+failures become this package's exceptions; every public method turns the suds reply into the plain values of
+:mod:`.models`. The WSDL is parsed once per process and location, then shared by all clients.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from gevent.lock import RLock
+import urllib.error
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+from xml.sax import SAXException
+
+import gevent
+import suds
+import suds.cache
+import suds.client
+from suds import WebFault
+
+from .exceptions import (ApiError, ApiTimeout, AuthError, ChargePointError, MalformedResponse, SoapFault,
+                         TransportError)
+from .models import (Alarm, PortInfo, PortLoad, PortStatus, Pricing, RightsEntry, Session, StationInfo,
+                     StationLoad)
+from .transport import DEFAULT_MAX_RESPONSE_BYTES, BoundedTransport, Credentials
+
+_log = logging.getLogger(__name__)
+
+BUNDLED_WSDL = Path(__file__).with_name("cp_api_5.0.wsdl")
+PRODUCTION_ENDPOINT = "https://webservices.chargepoint.com/webservices/chargepoint/services/5.0"
+
+SUCCESS = 100
+NO_DATA = 102
+NO_SESSIONS = 136
+NO_ALARMS = 153
+STATIONS_PAGE = 500
+ALARMS_PAGE = 500
+MAX_PAGES = 1000
+
+_prototypes: dict[str, suds.client.Client] = {}
+_prototypes_lock = RLock()
+
+
+def wsdl_url(location: str | Path | None) -> str:
+    """Accept a URL or a file path; None means the WSDL bundled with this package."""
+    if location is None or location == "":
+        return BUNDLED_WSDL.resolve().as_uri()
+    text = str(location)
+    if "://" in text:
+        return text
+    return Path(text).expanduser().resolve().as_uri()
+
+
+def _prototype(url: str, timeout: float, ca_file: str | None) -> suds.client.Client:
+    # Parsing the WSDL costs tens of milliseconds and, for a URL, a download: do it once per process.
+    with _prototypes_lock:
+        client = _prototypes.get(url)
+        if client is None:
+            _quiet_suds_envelope_logging()
+            transport = BoundedTransport(None, timeout, ca_file=ca_file)
+            try:
+                client = suds.client.Client(url, transport=transport, cache=suds.cache.NoCache(), faults=True)
+            except ChargePointError:
+                raise
+            except (urllib.error.URLError, OSError, socket.timeout) as exc:
+                raise TransportError(f"cannot load the WSDL from {url}: {exc}") from exc
+            except Exception as exc:  # suds raises assorted errors for unusable WSDL documents
+                raise MalformedResponse(f"cannot use the WSDL at {url}: {exc}") from exc
+            _prototypes[url] = client
+        return client
+
+
+def _quiet_suds_envelope_logging() -> None:
+    # suds would log every envelope at DEBUG when the root logger is at DEBUG; ours are already logged by the
+    # transport. Only raise the level when nobody configured the suds logger explicitly.
+    suds_logger = logging.getLogger("suds")
+    if suds_logger.level == logging.NOTSET:
+        suds_logger.setLevel(logging.INFO)
+
+
+class ChargePointClient:
+    """A client for one API account (username/password), safe to share between greenlets."""
+
+    def __init__(self, username: str, password: str, *, wsdl: str | Path | None = None,
+                 endpoint: str | None = None, timeout: float = 10.0, ca_file: str | None = None,
+                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
+        self.username = username
+        self.timeout = float(timeout)
+        self.wsdl = wsdl_url(wsdl)
+        credentials = Credentials(username, password)
+        self._credentials = credentials
+        self._transport = BoundedTransport(credentials, self.timeout, max_response_bytes, ca_file)
+        self._suds = _prototype(self.wsdl, self.timeout, ca_file).clone()
+        options: dict[str, Any] = {"transport": self._transport, "timeout": self.timeout}
+        if endpoint is None and self.wsdl == BUNDLED_WSDL.resolve().as_uri():
+            endpoint = PRODUCTION_ENDPOINT
+        if endpoint:
+            options["location"] = endpoint
+        self._suds.set_options(**options)
+        self.endpoint = endpoint or self._suds.wsdl.services[0].ports[0].location
+
+    @property
+    def username_hint(self) -> str:
+        """The username (an API license key) shortened for logs: enough to tell accounts apart."""
+        return f"{self.username[:4]}…" if len(self.username) > 8 else "user…"
+
+    def __repr__(self) -> str:
+        return f"ChargePointClient(username={self.username_hint!r}, endpoint={self.endpoint!r})"
+
+    # -- the one chokepoint ------------------------------------------------------------------------------------
+
+    def call(self, operation: str, **arguments: Any) -> Any:
+        """Invoke one SOAP operation within the timeout; API failures come back as our exceptions."""
+        method = getattr(self._suds.service, operation)
+        try:
+            with gevent.Timeout(self.timeout + 1.0, ApiTimeout(f"{operation}: no answer within {self.timeout:g} s")):
+                return method(**arguments)
+        except ChargePointError:
+            raise
+        except WebFault as exc:
+            fault = getattr(exc, "fault", None)
+            code = str(getattr(fault, "faultcode", "") or "")
+            text = self._credentials.redact(str(getattr(fault, "faultstring", "") or ""))
+            lowered = f"{code} {text}".lower()
+            if any(word in lowered for word in ("usernametoken", "authentication", "security")):
+                raise AuthError(code, text, operation=operation) from None
+            raise SoapFault(code, text, operation=operation) from None
+        except (socket.timeout, TimeoutError) as exc:
+            raise ApiTimeout(f"{operation}: no answer within {self.timeout:g} s") from exc
+        except urllib.error.URLError as exc:
+            reason = exc.reason
+            if isinstance(reason, (socket.timeout, TimeoutError)):
+                raise ApiTimeout(f"{operation}: no answer within {self.timeout:g} s") from exc
+            raise TransportError(f"{operation}: cannot reach {self.endpoint}: {reason}") from exc
+        except (SAXException, UnicodeDecodeError) as exc:
+            raise MalformedResponse(f"{operation}: the answer is not well-formed XML: {exc}") from exc
+        except (ConnectionError, OSError) as exc:
+            raise TransportError(f"{operation}: connection to {self.endpoint} failed: {exc}") from exc
+        except Exception as exc:
+            # suds reports an HTTP error status that carries no SOAP fault as Exception((status, reason)).
+            detail = exc.args[0] if exc.args else exc
+            if isinstance(detail, tuple) and len(detail) == 2:
+                raise TransportError(f"{operation}: HTTP {detail[0]} {detail[1]}") from None
+            raise MalformedResponse(f"{operation}: unusable answer: {self._credentials.redact(str(exc))}") from exc
+
+    def _checked(self, operation: str, reply: Any, ok: Iterable[int] = ()) -> int:
+        code = _int(getattr(reply, "responseCode", None))
+        if code != SUCCESS and code not in ok:
+            raise ApiError(code if code is not None else getattr(reply, "responseCode", None),
+                           _text(getattr(reply, "responseText", None)), operation=operation)
+        return code  # type: ignore[return-value]
+
+    def _paged(self, operation: str, build: Callable[[int], dict[str, Any]], items: str, more: str,
+               ok: Iterable[int] = ()) -> Iterator[Any]:
+        """Yield every record of a paged operation, following startRecord/moreFlag."""
+        start = 1
+        for _ in range(MAX_PAGES):
+            reply = self.call(operation, **build(start))
+            code = self._checked(operation, reply, ok)
+            page = list(getattr(reply, items, None) or []) if code == SUCCESS else []
+            yield from page
+            if not page or _int(getattr(reply, more, None)) != 1:
+                return
+            start += len(page)
+        raise MalformedResponse(f"{operation}: more than {MAX_PAGES} pages; stopped")
+
+    # -- reads ----------------------------------------------------------------------------------------------------
+
+    def get_stations(self, station_id: str | None = None, sg_id: int | None = None) -> list[StationInfo]:
+        """Inventory of one station, one group, or (neither given) every station of the account."""
+        query: dict[str, Any] = {}
+        if station_id:
+            query["stationID"] = station_id
+        if sg_id is not None:
+            query["sgID"] = str(sg_id)
+        records = self._paged("getStations",
+                              lambda start: {"searchQuery": {**query, "startRecord": start,
+                                                             "numStations": STATIONS_PAGE}},
+                              "stationData", "moreFlag")
+        return [_station(record) for record in records]
+
+    def get_station_status(self, station_ids: list[str]) -> dict[str, dict[int, PortStatus]]:
+        """Port status of the given stations, keyed by station then port number."""
+        result: dict[str, dict[int, PortStatus]] = {}
+        for chunk_start in range(0, len(station_ids), STATIONS_PAGE):
+            chunk = station_ids[chunk_start:chunk_start + STATIONS_PAGE]
+            query: dict[str, Any] = ({"stationID": chunk[0]} if len(chunk) == 1
+                                     else {"stationIDs": {"stationID": chunk}})
+            records = self._paged("getStationStatus",
+                                  lambda start: {"searchQuery": {**query, "startRecord": start,
+                                                                 "numStations": STATIONS_PAGE}},
+                                  "stationData", "moreFlag")
+            for record in records:
+                ports = {}
+                for port in getattr(record, "Port", None) or []:
+                    number = _int(getattr(port, "portNumber", None)) or 0
+                    ports[number] = PortStatus(number, _text(getattr(port, "Status", None)),
+                                               _datetime(getattr(port, "TimeStamp", None)))
+                result[_text(record.stationID) or ""] = ports
+        return result
+
+    def get_load(self, station_id: str | None = None, sg_id: int | None = None) -> dict[str, StationLoad]:
+        """Live load (kW) and shed state of one station or of every station of one group."""
+        query: dict[str, Any] = {"stationID": station_id} if station_id else {"sgID": sg_id}
+        reply = self.call("getLoad", searchQuery=query)
+        self._checked("getLoad", reply)
+        result: dict[str, StationLoad] = {}
+        for record in getattr(reply, "stationData", None) or []:
+            ports = {}
+            for port in getattr(record, "Port", None) or []:
+                number = _int(getattr(port, "portNumber", None)) or 0
+                ports[number] = PortLoad(
+                    port_number=number,
+                    port_load=_float(getattr(port, "portLoad", None)),
+                    allowed_load=_float(getattr(port, "allowedLoad", None)),
+                    percent_shed=_float(getattr(port, "percentShed", None)),
+                    shed_state=_int(getattr(port, "shedState", None)),
+                    user_id=_text(getattr(port, "userID", None)),
+                    credential_id=_text(getattr(port, "credentialID", None)),
+                )
+            station = _text(getattr(record, "stationID", None)) or ""
+            result[station] = StationLoad(station, _float(getattr(record, "stationLoad", None)), ports)
+        return result
+
+    def get_alarms(self, station_id: str | None = None) -> dict[str, list[Alarm]]:
+        """Every uncleared alarm of one station or of the account, keyed by station (code 153 = none)."""
+        query: dict[str, Any] = {"stationID": station_id} if station_id else {}
+        records = self._paged("getAlarms",
+                              lambda start: {"searchQuery": {**query, "startRecord": start,
+                                                             "numTransactions": ALARMS_PAGE}},
+                              "Alarms", "moreFlag", ok=(NO_ALARMS,))
+        result: dict[str, list[Alarm]] = {}
+        for record in records:
+            station = _text(getattr(record, "stationID", None)) or ""
+            result.setdefault(station, []).append(Alarm(
+                station_id=station,
+                port_number=_int(getattr(record, "portNumber", None)) or None,
+                alarm_type=_text(getattr(record, "alarmType", None)),
+                alarm_time=_datetime(getattr(record, "alarmTime", None)),
+                record_number=_int(getattr(record, "recordNumber", None)),
+            ))
+        return result
+
+    def get_station_rights(self, station_id: str | None = None) -> dict[str, list[RightsEntry]]:
+        """Rights profiles per station group, keyed by station."""
+        query: dict[str, Any] = {"stationID": station_id} if station_id else {}
+        records = self._paged("getStationRights",
+                              lambda start: {"searchQuery": {**query, "startRecord": start}},
+                              "rightsData", "moreFlag")
+        result: dict[str, list[RightsEntry]] = {}
+        for record in records:
+            entry = RightsEntry(_text(getattr(record, "sgID", None)) or "", _text(getattr(record, "sgName", None)),
+                                _text(getattr(record, "stationRightsProfile", None)))
+            for station in getattr(record, "stationData", None) or []:
+                result.setdefault(_text(getattr(station, "stationID", None)) or "", []).append(entry)
+        return result
+
+    def get_charging_sessions(self, station_id: str | None = None,
+                              since: datetime | None = None) -> dict[str, list[Session]]:
+        """Completed sessions of one station or the account, from ``since`` on, keyed by station (136 = none)."""
+        query: dict[str, Any] = {}
+        if station_id:
+            query["stationID"] = station_id
+        if since is not None:
+            query["fromTimeStamp"] = since.astimezone(timezone.utc).replace(tzinfo=None)
+        records = self._paged("getChargingSessionData",
+                              lambda start: {"searchQuery": {**query, "startRecord": start}},
+                              "ChargingSessionData", "MoreFlag", ok=(NO_SESSIONS, NO_DATA))
+        result: dict[str, list[Session]] = {}
+        for record in records:
+            station = _text(getattr(record, "stationID", None)) or ""
+            result.setdefault(station, []).append(Session(
+                station_id=station,
+                port_number=_int(getattr(record, "portNumber", None)),
+                session_id=_text(getattr(record, "sessionID", None)),
+                energy=_float(getattr(record, "Energy", None)),
+                start_time=_datetime(getattr(record, "startTime", None)),
+                end_time=_datetime(getattr(record, "endTime", None)),
+                user_id=_text(getattr(record, "userID", None)),
+                credential_id=_text(getattr(record, "credentialID", None)),
+            ))
+        return result
+
+    def get_cpn_instances(self) -> list[dict[str, str | None]]:
+        """The ChargePoint networks the account sees; a cheap way to check credentials."""
+        reply = self.call("getCPNInstances")
+        return [{"cpnID": _text(getattr(c, "cpnID", None)), "cpnName": _text(getattr(c, "cpnName", None)),
+                 "cpnDescription": _text(getattr(c, "cpnDescription", None))}
+                for c in getattr(reply, "CPN", None) or []]
+
+    # -- writes ---------------------------------------------------------------------------------------------------
+
+    def shed_load(self, station_id: str, *, port: int | None = None, allowed_kw: float | None = None,
+                  percent: float | None = None, minutes: int = 0) -> None:
+        """Cap a station or port at ``allowed_kw`` kW or shed ``percent`` % of its output for ``minutes`` (0 =
+        until cleared). Exactly one of ``allowed_kw`` and ``percent``."""
+        if (allowed_kw is None) == (percent is None):
+            raise ValueError("give exactly one of allowed_kw and percent")
+        station: dict[str, Any] = {"stationID": station_id}
+        if port:
+            entry: dict[str, Any] = {"portNumber": str(port)}
+            if allowed_kw is not None:
+                entry["allowedLoadPerPort"] = _decimal(allowed_kw)
+            else:
+                entry["percentShedPerPort"] = int(percent)  # type: ignore[arg-type]
+            station["Ports"] = {"Port": [entry]}
+        elif allowed_kw is not None:
+            station["allowedLoadPerStation"] = _decimal(allowed_kw)
+        else:
+            station["percentShedPerStation"] = int(percent)  # type: ignore[arg-type]
+        reply = self.call("shedLoad", shedQuery={"shedStation": station, "timeInterval": int(minutes)})
+        self._checked("shedLoad", reply)
+        if _int(getattr(reply, "Success", 1)) == 0:
+            raise ApiError(_int(reply.responseCode), "shedLoad reported Success=0", operation="shedLoad")
+
+    def clear_shed_state(self, station_id: str) -> None:
+        """Clear every shed on the station (the API cannot clear one port alone)."""
+        reply = self.call("clearShedState", shedQuery={"shedStation": {"stationID": station_id}})
+        self._checked("clearShedState", reply)
+        if _int(getattr(reply, "Success", 1)) == 0:
+            raise ApiError(_int(reply.responseCode), "clearShedState reported Success=0",
+                           operation="clearShedState")
+
+    def clear_alarms(self, station_id: str, port: int | None = None) -> bool:
+        """Clear the alarms of a station, or of one port; False when there was nothing to clear (code 153)."""
+        query: dict[str, Any] = {"stationID": station_id}
+        if port:
+            query["portNumber"] = str(port)
+        reply = self.call("clearAlarms", searchQuery=query)
+        return self._checked("clearAlarms", reply, ok=(NO_ALARMS,)) == SUCCESS
+
+
+# -- suds values to plain values ---------------------------------------------------------------------------------
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _float(value: Any) -> float | None:
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    number = _float(value)
+    return None if number is None or number != int(number) else int(number)
+
+
+def _bool(value: Any) -> bool | None:
+    text = _text(value)
+    if text is None:
+        return None
+    return text.lower() in ("1", "true")
+
+
+def _datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _time(value: Any) -> str | None:
+    if value is None:
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return _text(value)
+
+
+def _decimal(value: float) -> Decimal:
+    return Decimal(str(round(value, 3)))
+
+
+def _station(record: Any) -> StationInfo:
+    ports = {}
+    for port in getattr(record, "Port", None) or []:
+        number = _int(getattr(port, "portNumber", None)) or 0
+        geo = getattr(port, "Geo", None)
+        ports[number] = PortInfo(
+            port_number=number,
+            station_name=_text(getattr(port, "stationName", None)),
+            lat=_float(getattr(geo, "Lat", None)),
+            long=_float(getattr(geo, "Long", None)),
+            description=_text(getattr(port, "Description", None)),
+            reservable=_bool(getattr(port, "Reservable", None)),
+            status=_text(getattr(port, "Status", None)),
+            level=_text(getattr(port, "Level", None)),
+            mode=_int(getattr(port, "Mode", None)),
+            connector=_text(getattr(port, "Connector", None)),
+            voltage=_float(getattr(port, "Voltage", None)),
+            current=_float(getattr(port, "Current", None)),
+            power=_float(getattr(port, "Power", None)),
+        )
+    pricing = tuple(
+        Pricing(
+            type=_text(getattr(p, "Type", None)),
+            start_time=_time(getattr(p, "startTime", None)),
+            end_time=_time(getattr(p, "endTime", None)),
+            min_price=_float(getattr(p, "minPrice", None)),
+            max_price=_float(getattr(p, "maxPrice", None)),
+            initial_unit_price_duration=_int(getattr(p, "initialUnitPriceDuration", None)),
+            unit_price_per_hour=_float(getattr(p, "unitPricePerHour", None)),
+            unit_price_per_hour_thereafter=_float(getattr(p, "unitPricePerHourThereafter", None)),
+            unit_price_per_session=_float(getattr(p, "unitPricePerSession", None)),
+            unit_price_per_kwh=_float(getattr(p, "unitPricePerKWh", None)),
+            session_time=_text(getattr(p, "sessionTime", None)),
+        )
+        for p in getattr(record, "Pricing", None) or []
+    )
+    return StationInfo(
+        station_id=_text(getattr(record, "stationID", None)) or "",
+        manufacturer=_text(getattr(record, "stationManufacturer", None)),
+        model=_text(getattr(record, "stationModel", None)),
+        mac_addr=_text(getattr(record, "stationMacAddr", None)),
+        serial_num=_text(getattr(record, "stationSerialNum", None)),
+        address=_text(getattr(record, "Address", None)),
+        city=_text(getattr(record, "City", None)),
+        state=_text(getattr(record, "State", None)),
+        country=_text(getattr(record, "Country", None)),
+        postal_code=_text(getattr(record, "postalCode", None)),
+        ports=ports,
+        pricing=pricing,
+        num_ports=_int(getattr(record, "numPorts", None)),
+        main_phone=_text(getattr(record, "mainPhone", None)),
+        currency_code=_text(getattr(record, "currencyCode", None)),
+        org_id=_text(getattr(record, "orgID", None)),
+        organization_name=_text(getattr(record, "organizationName", None)),
+        sg_id=_text(getattr(record, "sgID", None)),
+        sg_name=_text(getattr(record, "sgName", None)),
+    )

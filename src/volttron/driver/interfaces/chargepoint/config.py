@@ -1,0 +1,133 @@
+"""Device configuration: the keys of the spec, validated when the device is configured, never at first poll.
+
+Free of VOLTTRON so that the CLI and other platforms can validate a configuration on their own.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from .account import AccountSettings
+from .chargepoint_registers import RegistryRow
+from .exceptions import ConfigError
+
+PASSWORD_ENV = "CHARGEPOINT_PASSWORD"
+DEFAULT_CACHE_EXPIRATION = 30.0
+DEFAULT_TIMEOUT = 10.0
+_STATION_ID = re.compile(r"^\d+:\d+$")
+
+
+class DeviceSettings(BaseModel):
+    """The ChargePoint keys of a device config (inside ``driver_config`` for legacy configs)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    station_id: str = Field(alias="stationID", description="ChargePoint station ID, e.g. 1:123456")
+    username: str = Field(min_length=1, description="API license key")
+    password: SecretStr = Field(description=f"API password; taken from ${PASSWORD_ENV} when absent")
+    cache_expiration: float = Field(DEFAULT_CACHE_EXPIRATION, alias="cacheExpiration", ge=0,
+                                    description="seconds a response serves every device of the account")
+    wsdl: str | None = Field(None, description="WSDL URL or path; default: the bundled copy of the 5.0 WSDL")
+    endpoint: str | None = Field(None, description="SOAP endpoint URL overriding the WSDL's address")
+    timeout: float = Field(DEFAULT_TIMEOUT, gt=0, le=600, description="seconds allowed for each API call")
+    shed_duration: int = Field(0, alias="shedDuration", ge=0,
+                               description="minutes a load shed lasts before it lapses; 0 = until cleared")
+    ca_file: str | None = Field(None, alias="caFile", description="CA bundle to verify the API's certificate")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _password_from_environment(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("password") and os.environ.get(PASSWORD_ENV):
+            data = {**data, "password": os.environ[PASSWORD_ENV]}
+        return data
+
+    @field_validator("station_id")
+    @classmethod
+    def _station_id_format(cls, value: str) -> str:
+        value = value.strip()
+        if not _STATION_ID.match(value):
+            raise ValueError("must look like 1:123456 (network id, colon, station number)")
+        return value
+
+    @field_validator("wsdl", "endpoint", "ca_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    def account_settings(self) -> AccountSettings:
+        return AccountSettings(self.username, self.password.get_secret_value(), self.wsdl, self.endpoint,
+                               self.timeout, self.ca_file)
+
+
+def flatten_device_config(raw: dict[str, Any]) -> dict[str, Any]:
+    """Accept both the legacy shape (keys inside ``driver_config``) and the flat 2.x remote config."""
+    flat = {k: v for k, v in raw.items() if k not in ("driver_config", "remote_config")}
+    for nested in ("driver_config", "remote_config"):
+        if isinstance(raw.get(nested), dict):
+            flat.update(raw[nested])
+    return flat
+
+
+def load_device_settings(raw: dict[str, Any], where: str = "device config") -> DeviceSettings:
+    """Validate the ChargePoint keys; the error names every bad key without echoing the password."""
+    try:
+        return DeviceSettings.model_validate(flatten_device_config(raw))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = ".".join(str(part) for part in error["loc"]) or "(config)"
+            field_name = _alias(key)
+            if error["type"] == "missing":
+                message = "required key is missing"
+                if field_name == "password":
+                    message += f" (or set ${PASSWORD_ENV})"
+                problems.append(f"{where}, key '{field_name}': {message}")
+                continue
+            shown = "" if field_name == "password" else f", value {error.get('input')!r}"
+            problems.append(f"{where}, key '{field_name}'{shown}: {error['msg']}")
+        raise ConfigError("; ".join(problems), problems=problems) from None
+
+
+def _alias(key: str) -> str:
+    field = DeviceSettings.model_fields.get(key)
+    return field.alias if field is not None and field.alias else key
+
+
+def read_registry_csv(path: str | Path) -> list[dict[str, str]]:
+    """Read a registry CSV (UTF-8, with or without a byte-order mark) into rows keyed by header."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read registry {path}: {exc}") from exc
+    return parse_registry_csv(text, str(path))
+
+
+def parse_registry_csv(text: str, where: str = "registry") -> list[dict[str, str]]:
+    """Parse registry CSV text; an empty file or one without the required columns is an error."""
+    text = text.lstrip("\ufeff")
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise ConfigError(f"{where} is empty: expected a header row with {', '.join(RegistryRow.COLUMNS.values())}")
+    headers = [h.strip() for h in reader.fieldnames]
+    missing = [c for c in ("Volttron Point Name", "Attribute Name", "Register Name") if c not in headers]
+    if missing:
+        raise ConfigError(f"{where}: header lacks column(s) {', '.join(missing)}; found {', '.join(headers)}")
+    rows = []
+    for raw in reader:
+        row = {(k or "").strip(): (v if isinstance(v, str) else ",".join(v or [])) for k, v in raw.items()}
+        if any(value.strip() for value in row.values()):
+            rows.append(row)
+    return rows
+
+
+def registry_rows(rows: list[dict[str, Any]]) -> list[RegistryRow]:
+    """Number the rows (1-based, header excluded) so errors can point at them."""
+    return [RegistryRow.from_mapping(index, row) for index, row in enumerate(rows, start=1)]

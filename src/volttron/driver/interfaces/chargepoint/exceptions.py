@@ -1,0 +1,81 @@
+"""The driver's exceptions, one tree for every failure a caller may need to tell apart.
+
+::
+
+    ChargePointError
+    ├── ConfigError            a device config or registry row is wrong (names file, row, column, value)
+    ├── WriteRejected          a write refused before any API call (names point, value, what is accepted)
+    ├── TransportError         the API could not be reached or answered unusably
+    │   ├── ApiTimeout         no complete answer within the configured timeout
+    │   ├── MalformedResponse  the answer was not a readable SOAP document (or was too large)
+    │   └── BackingOff         recent calls failed; this one was not sent (see ``retry_in``)
+    ├── SoapFault              the API answered with a SOAP fault
+    │   └── AuthError          the API refused the credentials
+    └── ApiError               the API answered with a responseCode other than 100
+
+Every error that started outside this package is raised ``from`` the original exception.
+"""
+
+from __future__ import annotations
+
+
+class ChargePointError(Exception):
+    """Base of every error this driver raises on purpose."""
+
+
+class ConfigError(ChargePointError, ValueError):
+    """A device configuration or registry row cannot be used; the message says where and why."""
+
+    def __init__(self, message: str, *, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems if problems is not None else [message]
+
+
+class WriteRejected(ChargePointError, ValueError):
+    """A write refused by the driver itself, before anything was sent to the API."""
+
+
+class TransportError(ChargePointError):
+    """The API could not be reached, or its answer could not be used."""
+
+
+class ApiTimeout(TransportError):
+    """No complete answer arrived within the configured timeout."""
+
+
+class MalformedResponse(TransportError):
+    """The answer was not a well-formed SOAP document, or exceeded the size cap."""
+
+
+class BackingOff(TransportError):
+    """The call was not sent because recent calls to this API account failed."""
+
+    def __init__(self, message: str, *, retry_in: float) -> None:
+        super().__init__(message)
+        self.retry_in = retry_in
+
+
+class SoapFault(ChargePointError):
+    """A SOAP fault returned by the API."""
+
+    def __init__(self, faultcode: str | None, faultstring: str | None, *, operation: str = "") -> None:
+        self.faultcode = faultcode
+        self.faultstring = faultstring
+        self.operation = operation
+        where = f"{operation}: " if operation else ""
+        super().__init__(f"{where}SOAP fault {faultcode or '?'}: {faultstring or '(no text)'}")
+
+
+class AuthError(SoapFault):
+    """The API refused the username/password (WS-Security UsernameToken)."""
+
+
+class ApiError(ChargePointError):
+    """An answer whose responseCode is not 100 (success)."""
+
+    def __init__(self, code: int | str | None, text: str | None, *, operation: str = "") -> None:
+        self.code = code
+        self.text = text
+        self.operation = operation
+        where = f"{operation} " if operation else ""
+        super().__init__(f"{where}refused with ChargePoint response code {code}: {text or '(no text)'}")

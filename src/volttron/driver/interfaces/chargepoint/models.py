@@ -1,0 +1,147 @@
+"""Plain typed values the client returns: nothing above the client sees suds objects or the API's spelling.
+
+Fields the API leaves out are ``None``, never an invented default, so a missing value stays visible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PortInfo:
+    """Static data of one port, from getStations."""
+
+    port_number: int
+    station_name: str | None = None
+    lat: float | None = None
+    long: float | None = None
+    description: str | None = None
+    reservable: bool | None = None
+    status: str | None = None
+    level: str | None = None
+    mode: int | None = None
+    connector: str | None = None
+    voltage: float | None = None
+    current: float | None = None
+    power: float | None = None
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """One pricing specification of a station (a station has zero to two)."""
+
+    type: str | None = None
+    start_time: str | None = None
+    end_time: str | None = None
+    min_price: float | None = None
+    max_price: float | None = None
+    initial_unit_price_duration: int | None = None
+    unit_price_per_hour: float | None = None
+    unit_price_per_hour_thereafter: float | None = None
+    unit_price_per_session: float | None = None
+    unit_price_per_kwh: float | None = None
+    session_time: str | None = None
+
+
+@dataclass(frozen=True)
+class StationInfo:
+    """Inventory data of one station, from getStations."""
+
+    station_id: str
+    manufacturer: str | None = None
+    model: str | None = None
+    mac_addr: str | None = None
+    serial_num: str | None = None
+    address: str | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+    postal_code: str | None = None
+    ports: dict[int, PortInfo] = field(default_factory=dict)
+    pricing: tuple[Pricing, ...] = ()
+    num_ports: int | None = None
+    main_phone: str | None = None
+    currency_code: str | None = None
+    org_id: str | None = None
+    organization_name: str | None = None
+    sg_id: str | None = None
+    sg_name: str | None = None
+
+
+@dataclass(frozen=True)
+class PortStatus:
+    """Live status of one port, from getStationStatus."""
+
+    port_number: int
+    status: str | None
+    timestamp: datetime | None
+
+
+@dataclass(frozen=True)
+class PortLoad:
+    """Live load and shed state of one port, from getLoad (kW)."""
+
+    port_number: int
+    port_load: float | None
+    allowed_load: float | None
+    percent_shed: float | None
+    shed_state: int | None
+    user_id: str | None = None
+    credential_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StationLoad:
+    """Live load of one station, from getLoad (kW)."""
+
+    station_id: str
+    station_load: float | None
+    ports: dict[int, PortLoad] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """One alarm, from getAlarms; ``port_number`` is None for a station-wide alarm."""
+
+    station_id: str
+    port_number: int | None
+    alarm_type: str | None
+    alarm_time: datetime | None
+    record_number: int | None = None
+
+
+@dataclass(frozen=True)
+class Session:
+    """One completed charging session, from getChargingSessionData."""
+
+    station_id: str
+    port_number: int | None
+    session_id: str | None
+    energy: float | None
+    start_time: datetime | None
+    end_time: datetime | None
+    user_id: str | None = None
+    credential_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RightsEntry:
+    """One station group's rights profile for a station, from getStationRights."""
+
+    sg_id: str
+    sg_name: str | None
+    profile: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sgID": self.sg_id, "sgName": self.sg_name, "stationRightsProfile": self.profile}
+
+
+@dataclass(frozen=True)
+class ShedResult:
+    """What the API echoed back for an accepted shedLoad or clearShedState."""
+
+    station_id: str
+    success: bool

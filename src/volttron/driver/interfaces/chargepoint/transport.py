@@ -1,0 +1,153 @@
+"""HTTP transport for suds: bounded in time and size, TLS-verified, and the only holder of the password.
+
+suds logs whole envelopes at DEBUG. So that no log can ever show the password, suds builds envelopes without
+credentials and this transport adds the WS-Security header to the bytes just before they leave; the password
+lives nowhere else, and the envelopes we log ourselves (DEBUG, logger of this module) never contain it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import re
+import ssl
+import urllib.error
+import urllib.request
+from io import BytesIO
+from pathlib import Path
+from urllib.request import url2pathname
+from typing import Any
+from xml.sax.saxutils import escape
+
+from suds.transport import Reply, Request, Transport, TransportError as SudsTransportError
+
+from .exceptions import MalformedResponse
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+
+_WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+_PASSWORD_TEXT = ("http://docs.oasis-open.org/wss/2004/01/"
+                  "oasis-200401-wss-username-token-profile-1.0#PasswordText")
+_BODY_OPEN = re.compile(rb"<(?:([\w.-]+):)?Body[\s>]")
+_HEADER_EMPTY = re.compile(rb"<(?:([\w.-]+):)?Header\s*/>")
+# SOAP 1.1 forbids a DTD in a message; refusing one also shuts out entity-expansion and external-entity tricks.
+_DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+class Credentials:
+    """Username and password; the password never appears in repr, str or pickles of this object."""
+
+    __slots__ = ("username", "_password")
+
+    def __init__(self, username: str, password: str) -> None:
+        self.username = username
+        self._password = password
+
+    def security_header(self) -> bytes:
+        return (f'<wsse:Security xmlns:wsse="{_WSSE_NS}"><wsse:UsernameToken>'
+                f"<wsse:Username>{escape(self.username)}</wsse:Username>"
+                f'<wsse:Password Type="{_PASSWORD_TEXT}">{escape(self._password)}</wsse:Password>'
+                "</wsse:UsernameToken></wsse:Security>").encode("utf-8")
+
+    def redact(self, text: str) -> str:
+        """Remove the password from text that might echo it (e.g. an error body)."""
+        if not self._password:
+            return text
+        for form in {self._password, escape(self._password)}:
+            text = text.replace(form, "***")
+        return text
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, password=***)"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("Credentials cannot be pickled")
+
+    __str__ = __repr__
+
+
+def add_security_header(envelope: bytes, credentials: Credentials) -> bytes:
+    """Insert a WS-Security UsernameToken into a serialised envelope."""
+    header = credentials.security_header()
+    empty = _HEADER_EMPTY.search(envelope)
+    if empty:
+        prefix = empty.group(1).decode() + ":" if empty.group(1) else ""
+        tag = f"{prefix}Header".encode()
+        return envelope[:empty.start()] + b"<" + tag + b">" + header + b"</" + tag + b">" + envelope[empty.end():]
+    body = _BODY_OPEN.search(envelope)
+    if body is None:
+        raise ValueError("no SOAP Body in the envelope")
+    prefix = body.group(1).decode() + ":" if body.group(1) else ""
+    tag = f"{prefix}Header".encode()
+    return envelope[:body.start()] + b"<" + tag + b">" + header + b"</" + tag + b">" + envelope[body.start():]
+
+
+def ssl_context(ca_file: str | None) -> ssl.SSLContext:
+    """Certificate verification is always on; ``ca_file`` pins a CA bundle instead of the system store."""
+    return ssl.create_default_context(cafile=ca_file)
+
+
+class BoundedTransport(Transport):
+    """A suds transport over urllib with a per-call timeout, a response size cap and late credential injection."""
+
+    def __init__(self, credentials: Credentials | None, timeout: float,
+                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES, ca_file: str | None = None) -> None:
+        super().__init__()
+        self.credentials = credentials
+        self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
+        self._opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=ssl_context(ca_file)))
+
+    def open(self, request: Request) -> Any:
+        """Fetch a WSDL or schema document (http, https or file URL)."""
+        url = request.url if isinstance(request.url, str) else request.url.decode()
+        if url.startswith("file:"):
+            return BytesIO(Path(url2pathname(url[len("file:"):])).read_bytes())
+        try:
+            with self._opener.open(urllib.request.Request(url), timeout=self.timeout) as fp:
+                return BytesIO(self._read(fp))
+        except urllib.error.HTTPError as exc:
+            raise SudsTransportError(str(exc), exc.code, None) from exc
+
+    def send(self, request: Request) -> Reply:
+        url = request.url if isinstance(request.url, str) else request.url.decode()
+        message = request.message
+        if self.credentials is not None:
+            message = add_security_header(message, self.credentials)
+        headers = dict(request.headers)
+        headers = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in headers.items()}
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug("POST %s SOAPAction=%s\n%s", url, headers.get("SOAPAction"), request.message.decode(
+                "utf-8", "replace"))
+        u2request = urllib.request.Request(url, data=message, headers=headers, method="POST")
+        try:
+            with self._opener.open(u2request, timeout=self.timeout) as fp:
+                body = self._read(fp)
+                reply_headers = dict(fp.headers)
+        except urllib.error.HTTPError as exc:
+            body = self._read(exc) if exc.fp is not None else b""
+            self._log_reply(exc.code, body)
+            raise SudsTransportError(exc.reason, exc.code, BytesIO(body)) from None
+        self._log_reply(http.client.OK, body)
+        return Reply(http.client.OK, reply_headers, body)
+
+    def _read(self, fp: Any) -> bytes:
+        body = fp.read(self.max_response_bytes + 1)
+        if len(body) > self.max_response_bytes:
+            raise MalformedResponse(f"response larger than the cap of {self.max_response_bytes} bytes; refused")
+        if _DTD.search(body):
+            raise MalformedResponse("response contains a DTD or entity declaration, which SOAP forbids; refused")
+        return body
+
+    def _log_reply(self, status: int, body: bytes) -> None:
+        if _log.isEnabledFor(logging.DEBUG):
+            text = body.decode("utf-8", "replace")
+            if self.credentials is not None:
+                text = self.credentials.redact(text)
+            _log.debug("reply HTTP %s\n%s", status, text)
+
+    def __deepcopy__(self, memo: dict) -> "BoundedTransport":
+        # suds deep-copies options when cloning a client; a transport (and its credentials) is never duplicated.
+        return self
