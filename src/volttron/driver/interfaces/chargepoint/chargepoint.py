@@ -10,7 +10,7 @@ import logging
 from collections import defaultdict
 from typing import Any, Callable, Iterable
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from volttron.driver.base.config import PointConfig, RemoteConfig
 from volttron.driver.base.interfaces import BaseInterface, BasicRevert
@@ -35,7 +35,12 @@ class ChargePointPointConfig(PointConfig):
 
 
 class ChargePointRemoteConfig(RemoteConfig):
-    """The device's remote config; the ChargePoint keys are validated by :class:`DeviceSettings`."""
+    """The device's remote config; the ChargePoint keys are validated by :class:`DeviceSettings`.
+
+    Only the password is declared here, as a secret, so that no repr or dump of the config shows it.
+    """
+
+    password: SecretStr | None = None
 
 
 class ChargePoint(BasicRevert, BaseInterface):

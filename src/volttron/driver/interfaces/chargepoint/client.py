@@ -21,6 +21,7 @@ import gevent
 import suds
 import suds.cache
 import suds.client
+import suds.options
 from suds import WebFault
 
 from .exceptions import (ApiError, ApiTimeout, AuthError, ChargePointError, MalformedResponse, SoapFault,
@@ -75,6 +76,23 @@ def _prototype(url: str, timeout: float, ca_file: str | None) -> suds.client.Cli
         return client
 
 
+def _share(prototype: suds.client.Client, **options: Any) -> suds.client.Client:
+    """A client with its own options (transport, endpoint) over the prototype's parsed WSDL.
+
+    suds' own ``Client.clone`` deep-copies the options and recurses forever on Python 3.11, so build the clone
+    the way suds does, minus the copy.
+    """
+    clone = object.__new__(suds.client.Client)
+    clone.options = suds.options.Options()
+    clone.set_options(cache=suds.cache.NoCache(), **options)
+    clone.wsdl = prototype.wsdl
+    clone.factory = prototype.factory
+    clone.service = suds.client.ServiceSelector(clone, prototype.wsdl.services)
+    clone.sd = prototype.sd
+    clone.messages = dict(tx=None, rx=None)
+    return clone
+
+
 def _quiet_suds_envelope_logging() -> None:
     # suds would log every envelope at DEBUG when the root logger is at DEBUG; ours are already logged by the
     # transport. Only raise the level when nobody configured the suds logger explicitly.
@@ -95,13 +113,12 @@ class ChargePointClient:
         credentials = Credentials(username, password)
         self._credentials = credentials
         self._transport = BoundedTransport(credentials, self.timeout, max_response_bytes, ca_file)
-        self._suds = _prototype(self.wsdl, self.timeout, ca_file).clone()
         options: dict[str, Any] = {"transport": self._transport, "timeout": self.timeout}
         if endpoint is None and self.wsdl == BUNDLED_WSDL.resolve().as_uri():
             endpoint = PRODUCTION_ENDPOINT
         if endpoint:
             options["location"] = endpoint
-        self._suds.set_options(**options)
+        self._suds = _share(_prototype(self.wsdl, self.timeout, ca_file), **options)
         self.endpoint = endpoint or self._suds.wsdl.services[0].ports[0].location
 
     @property

@@ -147,7 +147,3 @@ class BoundedTransport(Transport):
             if self.credentials is not None:
                 text = self.credentials.redact(text)
             _log.debug("reply HTTP %s\n%s", status, text)
-
-    def __deepcopy__(self, memo: dict) -> "BoundedTransport":
-        # suds deep-copies options when cloning a client; a transport (and its credentials) is never duplicated.
-        return self
