@@ -2,7 +2,8 @@
 # Prepares what a real VOLTTRON platform needs on this machine, for tests/platform and for people who want to
 # try the driver in a platform by hand. Idempotent: a second run only checks and cleans up.
 #
-#   scripts/platform-env.sh            # prints KEY=VALUE lines (PLATFORM_USER, PLATFORM_VENV, PLATFORM_BASE)
+#   scripts/platform-env.sh                        # prints PLATFORM_USER=, PLATFORM_VENV=, PLATFORM_BASE=, ...
+#   scripts/platform-env.sh --volttron-home DIR    # also makes DIR a VOLTTRON_HOME the platform can start in
 #
 # What it makes (under $CHARGEPOINT_PLATFORM_BASE, default /var/tmp/chargepoint-platform, outside any clone so
 # that a re-run or a new clone reuses it):
@@ -14,6 +15,13 @@
 #              packages to it. It holds the platform (volttron), the Platform Driver agent, volttron-lib-tree,
 #              the fake driver and this package's runtime dependencies. This package itself is installed by
 #              `vctl install-lib` in the test, as a user would; any copy left by an earlier run is removed here.
+#
+# With --volttron-home DIR it also writes DIR/pyproject.toml and DIR/poetry.toml, owned by the platform user. On its
+# first start the platform runs `poetry lock` on that project, and `vctl install`/`install-lib` run `poetry add`. Left
+# to itself the platform would make the project with `poetry add` of every installed package from PyPI's JSON API,
+# which the registry here does not serve; so every distribution of the venv is pinned and the only source is the
+# simple index pip uses. The platform must then run with VIRTUAL_ENV set to the venv, or poetry installs into the
+# Python the venv was made from.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BASE="${CHARGEPOINT_PLATFORM_BASE:-/var/tmp/chargepoint-platform}"
@@ -21,6 +29,13 @@ PLATFORM_USER="${CHARGEPOINT_PLATFORM_USER:-volttron-e2e}"
 PY="${CHARGEPOINT_PLATFORM_PYTHON:-/usr/bin/python3.11}"
 VENV="$BASE/venv"
 HOME_DIR="$BASE/home"
+VOLTTRON_HOME_DIR=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --volttron-home) VOLTTRON_HOME_DIR="$2"; shift 2 ;;
+        *) echo "usage: $0 [--volttron-home DIR]" >&2; exit 2 ;;
+    esac
+done
 
 # Versions checked together (all pre-releases; no final 2.x release exists on PyPI).
 PACKAGES=(
@@ -32,9 +47,15 @@ PACKAGES=(
 
 log() { echo "platform-env: $*" >&2; }
 
-if [ ! -x "$PY" ]; then
-    log "$PY not found; set CHARGEPOINT_PLATFORM_PYTHON to a Python 3.10+ that the platform user can read"
-    exit 2
+if [ ! -x "$PY" ] || ! "$PY" -c "import ensurepip, venv" >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && [ "$PY" = /usr/bin/python3.11 ] && command -v apt-get >/dev/null; then
+        log "installing Debian's python3.11 with venv support"
+        (apt-get install -y -q python3.11 python3.11-venv >&2 \
+            || { apt-get update -q >&2 && apt-get install -y -q python3.11 python3.11-venv >&2; })
+    else
+        log "$PY (with venv) not found; set CHARGEPOINT_PLATFORM_PYTHON to a Python 3.10+ the platform user can read"
+        exit 2
+    fi
 fi
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -84,6 +105,49 @@ fi
 if as_user "$VENV/bin/python" -m pip show --quiet volttron-lib-chargepoint-driver >/dev/null 2>&1; then
     log "removing volttron-lib-chargepoint-driver left by an earlier run"
     as_user "$VENV/bin/python" -m pip uninstall --quiet --yes volttron-lib-chargepoint-driver >/dev/null
+fi
+
+if [ -n "$VOLTTRON_HOME_DIR" ]; then
+    mkdir -p "$VOLTTRON_HOME_DIR"
+    INDEX_URL="${CHARGEPOINT_PLATFORM_INDEX_URL:-${PIP_INDEX_URL:-}}"
+    if [ -z "$INDEX_URL" ]; then
+        INDEX_URL="$("$VENV/bin/python" -m pip config get global.index-url 2>/dev/null || true)"
+    fi
+    case "$INDEX_URL" in http*) ;; *) INDEX_URL="https://pypi.org/simple/" ;; esac
+    "$VENV/bin/python" - "$VOLTTRON_HOME_DIR" "$INDEX_URL" <<'PYTHON'
+import importlib.metadata
+import platform
+import sys
+from pathlib import Path
+
+home, index_url = Path(sys.argv[1]), sys.argv[2]
+pins = {}
+for dist in importlib.metadata.distributions():
+    name = dist.metadata["Name"]
+    if name and name.lower() != "volttron-lib-chargepoint-driver":
+        pins[name] = dist.version
+lines = [
+    "# Written by scripts/platform-env.sh: the venv's distributions, pinned, for the platform's poetry.",
+    "[tool.poetry]",
+    "package-mode = false",
+    'name = "volttron-home"',
+    'description = "Libraries and agents installed in this VOLTTRON platform"',
+    "authors = []",
+    "",
+    "[tool.poetry.dependencies]",
+    f'python = "~{platform.python_version()}"',
+    *(f'"{name}" = "=={version}"' for name, version in sorted(pins.items(), key=lambda kv: kv[0].lower())),
+    "",
+    "[[tool.poetry.source]]",
+    'name = "package-index"',
+    f'url = "{index_url}"',
+    'priority = "primary"',
+]
+(home / "pyproject.toml").write_text("\n".join(lines) + "\n")
+(home / "poetry.toml").write_text("[virtualenvs]\ncreate = false\n")
+PYTHON
+    [ "$(id -u)" -eq 0 ] && chown -R "$PLATFORM_USER:" "$VOLTTRON_HOME_DIR"
+    echo "VOLTTRON_HOME=$VOLTTRON_HOME_DIR"
 fi
 
 echo "PLATFORM_USER=$PLATFORM_USER"

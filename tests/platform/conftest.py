@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from platform_harness import Platform, prepare_environment, running_platform
+from platform_harness import Platform, running_platform
 
 PLATFORM_PYTHON = os.environ.get("CHARGEPOINT_PLATFORM_PYTHON", "/usr/bin/python3.11")
 
@@ -39,10 +39,8 @@ def platform() -> Iterator[Platform]:
     if reason:
         pytest.skip(reason)
     started = time.monotonic()
-    env = prepare_environment()
-    prepared = time.monotonic()
-    with running_platform(env) as running:
+    with running_platform() as running:
         running.install_platform_driver()
-        print(f"\nplatform: environment {prepared - started:.1f} s, start and platform driver "
-              f"{time.monotonic() - prepared:.1f} s, VOLTTRON_HOME {running.home}")
+        print(f"\nplatform: environment, start and platform driver took {time.monotonic() - started:.1f} s;"
+              f" VOLTTRON_HOME {running.home}")
         yield running

@@ -37,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 ENV_SCRIPT = ROOT / "scripts" / "platform-env.sh"
-DEFAULT_INDEX = "https://pypi.org/simple/"
+DEFAULT_BASE = "/var/tmp/chargepoint-platform"
 # Environment variables the platform user keeps: certificates and proxies, needed by poetry and pip.
 PASSED_THROUGH = re.compile(r"^(SSL_CERT_FILE|SSL_CERT_DIR|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|PIP_.*|"
                             r"(?i:https?_proxy|no_proxy)|LANG|LC_ALL|TZ)$")
@@ -60,10 +60,18 @@ class PlatformEnvironment:
         return os.geteuid() == 0
 
 
-def prepare_environment(timeout: float = 540) -> PlatformEnvironment:
-    """Runs scripts/platform-env.sh (slow the first time on a machine, about a second after) and parses its output."""
-    proc = subprocess.run(["bash", str(ENV_SCRIPT)], capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+def platform_base() -> Path:
+    """Where scripts/platform-env.sh keeps the venv, the user's home and the runs (outside any clone)."""
+    return Path(os.environ.get("CHARGEPOINT_PLATFORM_BASE", DEFAULT_BASE))
+
+
+def prepare_environment(volttron_home: Path | None = None, timeout: float = 540) -> PlatformEnvironment:
+    """Runs scripts/platform-env.sh (slow the first time on a machine, about a second after) and parses its output.
+
+    With volttron_home, the script also writes the poetry project the platform needs there.
+    """
+    cmd = ["bash", str(ENV_SCRIPT)] + (["--volttron-home", str(volttron_home)] if volttron_home else [])
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         raise PlatformError(f"{ENV_SCRIPT} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     values = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
@@ -127,19 +135,20 @@ class Platform:
     START_TIMEOUT = 120
     STOP_TIMEOUT = 60
 
-    def __init__(self, env: PlatformEnvironment) -> None:
-        self.env = env
-        runs = env.base / "runs"
-        runs.mkdir(parents=True, exist_ok=True)
-        os.chmod(runs, 0o755)
-        self._lock_file = (env.base / "platform.lock").open("a")
-        self.home = Path()  # set by start()
+    def __init__(self) -> None:
+        self.base = platform_base()
+        self.env: PlatformEnvironment | None = None  # known once start() has run scripts/platform-env.sh
+        self.home = Path()  # a fresh VOLTTRON_HOME under <base>/runs, made by start()
         self.process: subprocess.Popen | None = None
         self._clients: list[BusClient] = []
+        self._lock_file = None
 
     # ----- life cycle
     def start(self) -> None:
-        """Takes the machine-wide lock, clears processes left by a killed run, writes VOLTTRON_HOME, starts volttron."""
+        """Takes the machine-wide lock (runs share the venv), ends processes a killed run left, prepares the user,
+        venv and a fresh VOLTTRON_HOME with scripts/platform-env.sh, and starts volttron."""
+        self.base.mkdir(parents=True, exist_ok=True)
+        self._lock_file = (self.base / "platform.lock").open("a")
         deadline = time.monotonic() + 600
         while True:
             try:
@@ -147,19 +156,21 @@ class Platform:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise PlatformError("another platform test run holds "
-                                        f"{self.env.base / 'platform.lock'} for over 10 minutes")
+                    raise PlatformError(f"another platform test run has held {self.base / 'platform.lock'} "
+                                        "for 10 minutes") from None
                 time.sleep(1)
-        runs = self.env.base / "runs"
+        runs = self.base / "runs"
         leftovers = pids_with_env("VOLTTRON_HOME", str(runs) + "/", prefix=True)
         if leftovers:
             end_processes(leftovers)
-        for old in runs.iterdir():
-            shutil.rmtree(old, ignore_errors=True)
-
+        if runs.is_dir():
+            for old in runs.iterdir():
+                shutil.rmtree(old, ignore_errors=True)
+        runs.mkdir(exist_ok=True)
+        os.chmod(runs, 0o755)
         self.home = Path(tempfile.mkdtemp(prefix="vhome-", dir=runs))
-        self._write_poetry_project()
         (self.home / "inputs").mkdir()
+        self.env = prepare_environment(self.home)
         self._give_to_user(self.home)
         log = open(self.home / "platform.out", "wb")
         self.process = subprocess.Popen(
@@ -195,8 +206,9 @@ class Platform:
                     self.process.wait(timeout=10)
             return survivors
         finally:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            if self._lock_file is not None:
+                self._lock_file.close()  # releases the lock
+                self._lock_file = None
 
     def processes(self) -> list[int]:
         """Pids of every live process started for this platform (platform, agents, vctl, bus clients)."""
@@ -302,49 +314,6 @@ class Platform:
         """Waits for a regular expression to match the platform log after character offset start."""
         regex = re.compile(pattern)
         return wait_for(lambda: regex.search(self.log_text(), start), timeout, f"log line matching {pattern!r}")
-
-    # ----- VOLTTRON_HOME
-    def _write_poetry_project(self) -> None:
-        """Writes the poetry project the platform runs `poetry lock` on at start and `poetry add` on for installs.
-
-        Every distribution in the venv is pinned so poetry has nothing to choose, and the only source is the simple
-        index pip uses (poetry's default source needs a JSON API that the registry here does not serve).
-        """
-        python = self.env.venv / "bin" / "python"
-        freeze = subprocess.run([str(python), "-m", "pip", "list", "--format", "freeze", "--disable-pip-version-check"],
-                                capture_output=True, text=True, check=True, timeout=120).stdout
-        version = subprocess.run([str(python), "-c", "import platform; print(platform.python_version())"],
-                                 capture_output=True, text=True, check=True, timeout=60).stdout.strip()
-        pins = []
-        for line in sorted(freeze.splitlines(), key=str.lower):
-            name, sep, pinned = line.partition("==")
-            if sep and name.lower() != "volttron-lib-chargepoint-driver":
-                pins.append(f'"{name}" = "=={pinned}"')
-        (self.home / "pyproject.toml").write_text(
-            "[tool.poetry]\n"
-            "package-mode = false\n"
-            'name = "volttron-home"\n'
-            'description = "Libraries and agents installed in this VOLTTRON platform"\n'
-            "authors = []\n\n"
-            "[tool.poetry.dependencies]\n"
-            f'python = "~{version}"\n' + "\n".join(pins) + "\n\n"
-            "[[tool.poetry.source]]\n"
-            'name = "package-index"\n'
-            f'url = "{index_url()}"\n'
-            'priority = "primary"\n')
-        (self.home / "poetry.toml").write_text("[virtualenvs]\ncreate = false\n")
-
-
-def index_url() -> str:
-    """The simple index pip installs from here (its configured index-url, else PyPI's)."""
-    if url := os.environ.get("CHARGEPOINT_PLATFORM_INDEX_URL") or os.environ.get("PIP_INDEX_URL"):
-        return url
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        url = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.index-url"],
-                             capture_output=True, text=True, timeout=30).stdout.strip()
-        if url.startswith("http"):
-            return url
-    return DEFAULT_INDEX
 
 
 class BusClient:
@@ -509,9 +478,9 @@ class SimulatorProcess:
 
 
 @contextlib.contextmanager
-def running_platform(env: PlatformEnvironment) -> Iterator[Platform]:
+def running_platform() -> Iterator[Platform]:
     """A started platform that is stopped, with every process it made ended, however the block exits."""
-    platform = Platform(env)
+    platform = Platform()
     try:
         platform.start()
         yield platform
