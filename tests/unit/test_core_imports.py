@@ -1,0 +1,50 @@
+"""The core (client, registers, config, account) imports nothing from VOLTTRON, so the CLI and other platforms can
+use it without the platform; only the interface module (chargepoint.py) may."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+CORE = [
+    "volttron.driver.interfaces.chargepoint.client",
+    "volttron.driver.interfaces.chargepoint.chargepoint_registers",
+    "volttron.driver.interfaces.chargepoint.config",
+    "volttron.driver.interfaces.chargepoint.account",
+]
+FORBIDDEN = ("volttron.driver.base", "volttron.platform", "volttron.client")
+
+PROBE = r"""
+import importlib, json, sys
+FORBIDDEN = {forbidden!r}
+NAMESPACES = {{"volttron", "volttron.driver", "volttron.driver.interfaces"}}
+
+def offenders():
+    found = []
+    for name in sorted(sys.modules):
+        if any(name == f or name.startswith(f + ".") for f in FORBIDDEN):
+            found.append(name)
+        elif (name.startswith("volttron.") and name not in NAMESPACES
+              and not name.startswith("volttron.driver.interfaces.chargepoint")):
+            found.append(name)  # any other part of VOLTTRON (volttron-core utils, ...)
+    if "volttron.driver.interfaces.chargepoint.chargepoint" in sys.modules:
+        found.append("volttron.driver.interfaces.chargepoint.chargepoint")
+    return found
+
+for module in {core!r}:
+    importlib.import_module(module)
+core = offenders()
+# Control: the probe must see a VOLTTRON import when there is one.
+importlib.import_module("volttron.driver.base.interfaces")
+control = offenders()
+print(json.dumps({{"core": core, "control": control}}))
+"""
+
+
+def test_core_modules_import_nothing_from_volttron():
+    code = PROBE.format(forbidden=FORBIDDEN, core=CORE)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["core"] == [], f"the core pulled in VOLTTRON modules: {result['core']}"
+    assert any(name.startswith("volttron.driver.base") for name in result["control"])
