@@ -101,8 +101,6 @@ def test_password_in_config_wins_over_environment(monkeypatch):
     assert load_device_settings(GOOD).password.get_secret_value() == SECRET
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an empty password (with no $CHARGEPOINT_PASSWORD) is accepted; the "
-                                       "device then fails authentication at the first poll instead of at configure")
 def test_empty_password_without_environment_is_refused():
     error = refused({**GOOD, "password": ""})
     assert "'password'" in str(error)

@@ -89,10 +89,6 @@ def test_bad_row_is_refused_naming_row_column_value_and_what_is_allowed(case):
 
 @pytest.mark.parametrize("value", ["None", "null"])
 @pytest.mark.parametrize("name", ["allowedLoad", "percentShed"])
-@pytest.mark.xfail(strict=True,
-                   reason="BUG: Starting Value 'None' passes plan_write (it means 'clear the shed') and then "
-                          "float('None') raises a bare ValueError without row or column, which validate_rows does "
-                          "not catch")
 def test_clear_word_as_starting_value_is_a_config_error(name, value):
     row = make_row(name, "LoadRegister", type_="float", writable="True", starting=value, row=4)
     with pytest.raises(ConfigError) as info:
@@ -127,8 +123,6 @@ def test_long_values_are_truncated_but_still_name_row_and_column():
     assert len(message) < 1000
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the point name is echoed untruncated in every problem of its row "
-                                       "(validate_row's problem() uses {row.point_name!r}, not _show)")
 def test_long_point_name_is_truncated_in_messages():
     long_name = "p" * 5000
     error = rejected(make_row("Status", "StationStatusRegister", point=long_name, port="", type_="int", row=2))

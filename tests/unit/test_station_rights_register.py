@@ -60,8 +60,6 @@ def test_value_is_none_without_data():
     assert build(REGISTER, "stationRightsProfile").value_from(None) is None
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an empty rights list reads {} instead of None like every other "
-                                       "register with no data (_rights_profile only checks `is None`)")
 def test_value_is_none_for_an_empty_rights_list():
     assert build(REGISTER, "stationRightsProfile").value_from([]) is None
 

@@ -242,7 +242,7 @@ ALARM_ATTRIBUTES: tuple[Attribute, ...] = (
 
 
 def _rights_profile(rights: list[RightsEntry] | None, _port: int | None) -> dict[str, dict[str, Any]] | None:
-    if rights is None:
+    if not rights:
         return None
     return {entry.sg_id: {"sgName": entry.sg_name, "stationRightsProfile": entry.profile} for entry in rights}
 
@@ -494,7 +494,7 @@ def validate_row(row: RegistryRow, where: str = "registry") -> PointSpec:
     problems: list[str] = []
 
     def problem(column: str, value: str, message: str) -> None:
-        problems.append(f"{where} row {row.row} (point {row.point_name or '?'!r}), column '{column}', "
+        problems.append(f"{where} row {row.row} (point {_show(row.point_name or '?')}), column '{column}', "
                         f"value {_show(value)}: {message}")
 
     if not row.point_name:
@@ -563,6 +563,10 @@ def _check_starting_value(register_class: type[ChargepointRegister], attribute: 
     if attribute.name == "clearAlarms":
         if row.starting_value != "0":
             problem("Starting Value", row.starting_value, "clearAlarms takes no revert value other than 0 or empty")
+        return None
+    if _is_clear(row.starting_value):
+        problem("Starting Value", row.starting_value, "a revert default must be a number; leave it empty for none "
+                                                      "(use shedState 0 to clear the shed on revert)")
         return None
     probe = register_class(attribute, row.point_name or "?", port)
     try:

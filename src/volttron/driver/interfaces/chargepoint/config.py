@@ -48,6 +48,13 @@ class DeviceSettings(BaseModel):
             data = {**data, "password": os.environ[PASSWORD_ENV]}
         return data
 
+    @field_validator("password")
+    @classmethod
+    def _password_not_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
+            raise ValueError(f"must not be empty (or leave it out and set ${PASSWORD_ENV})")
+        return value
+
     @field_validator("station_id")
     @classmethod
     def _station_id_format(cls, value: str) -> str:
