@@ -101,8 +101,8 @@ class ShedConflictError(ShedError):
 
 
 def _dt(ts: float) -> datetime:
-    """POSIX seconds to an aware UTC datetime."""
-    return datetime.fromtimestamp(ts, timezone.utc)
+    """POSIX seconds to an aware UTC datetime, in whole seconds as the API reports instants."""
+    return datetime.fromtimestamp(math.floor(ts), timezone.utc)
 
 
 def _ts(value: datetime) -> float:
@@ -479,7 +479,7 @@ class Model:
     # ------------------------------------------------------------------ lazy evolution
 
     def _now(self) -> float:
-        return _round_s(self.clock.timestamp())
+        return self.clock.timestamp()
 
     def _get(self, station_id: str, now: float | None = None) -> Station:
         """The station brought up to ``now`` (default: the clock's present reading)."""
