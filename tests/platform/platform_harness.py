@@ -9,7 +9,7 @@ The pieces, in the order a test session uses them:
   still carries this VOLTTRON_HOME in its environment.
 - ``BusClient`` drives ``bus_client.py`` inside the platform's venv: it subscribes to ``devices/...`` and makes
   RPC calls to the Platform Driver agent as a separate agent identity.
-- ``SimulatorProcess`` runs ``chargepoint-sim`` from the project's venv in its own process.
+- ``SimulatorProcess`` runs the ChargePoint simulator from the project's venv in its own process (sim_process.py).
 
 Every wait has a deadline; nothing synchronises by sleeping a fixed time.
 """
@@ -28,7 +28,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -412,69 +411,85 @@ class BusClient:
 
 
 class SimulatorProcess:
-    """The ChargePoint simulator's CLI in its own process, on a free loopback port."""
+    """The ChargePoint simulator in its own process (sim_process.py, with the project's Python).
+
+    Its true state and call counters are read through the process's pipes; it stops when its stdin closes.
+    """
 
     def __init__(self, *args: str, python: str = sys.executable) -> None:
-        self.args = args
-        self.python = python
+        self.cmd = [python, str(HERE / "sim_process.py"), *args]
         self.proc: subprocess.Popen | None = None
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.output: list[str] = []
-        self.base_url = ""
         self.wsdl_url = ""
         self.endpoint = ""
+        self._stderr = tempfile.TemporaryFile()
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._next_id = 0
 
     def start(self, timeout: float = 60) -> SimulatorProcess:
-        cmd = [self.python, "-m", "chargepoint_simulator.cli", "--port", "0", *self.args]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, bufsize=1, start_new_session=True,
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                                     text=True, bufsize=1, start_new_session=True, cwd=ROOT,
                                      env={**os.environ, "PYTHONUNBUFFERED": "1"})
         threading.Thread(target=self._read, daemon=True).start()
-        deadline = time.monotonic() + timeout
-        while not self.wsdl_url:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.proc.poll() is not None:
-                self.stop()
-                raise PlatformError(f"simulator did not print its WSDL URL within {timeout} s:\n"
-                                    + "".join(self.output))
-            with contextlib.suppress(queue.Empty):
-                self._parse(self.lines.get(timeout=min(remaining, 0.5)))
+        ready = self._next(timeout, "the simulator to start")
+        self.wsdl_url, self.endpoint = ready["wsdl_url"], ready["endpoint"]
         return self
 
     def _read(self) -> None:
         for line in self.proc.stdout:
-            self.output.append(line)
-            self.lines.put(line)
+            self._lines.put(line)
+        self._lines.put(None)
 
-    def _parse(self, line: str) -> None:
-        for url in re.findall(r"https?://[^\s'\"]+", line):
-            if url.lower().endswith(".wsdl") or "wsdl" in url.lower():
-                self.wsdl_url = url
-            elif not self.endpoint:
-                self.endpoint = url
-        if self.wsdl_url:
-            match = re.match(r"(https?://[^/]+)", self.wsdl_url)
-            self.base_url = match.group(1) if match else ""
+    def stderr(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")[-4000:]
 
-    def admin(self, path: str, method: str = "GET", body: Any = None, timeout: float = 10) -> Any:
-        """JSON from the simulator's admin endpoint, e.g. admin('/admin/calls')."""
-        data = json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
-        request = urllib.request.Request(self.base_url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            text = response.read().decode()
-        return json.loads(text) if text.strip() else None
+    def _next(self, timeout: float, what: str) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PlatformError(f"timed out after {timeout:.0f} s waiting for {what}:\n{self.stderr()}")
+            try:
+                line = self._lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise PlatformError(f"the simulator exited waiting for {what}:\n{self.stderr()}")
+            with contextlib.suppress(ValueError):
+                return json.loads(line)
+
+    def request(self, op: str, timeout: float = 30, **fields: Any) -> Any:
+        with self._lock:
+            self._next_id += 1
+            self.proc.stdin.write(json.dumps({"id": self._next_id, "op": op, **fields}) + "\n")
+            self.proc.stdin.flush()
+            reply = self._next(timeout, f"the simulator's answer to {op}")
+        if not reply.get("ok"):
+            raise PlatformError(f"simulator {op} failed: {reply.get('error')}")
+        return reply["result"]
+
+    def station(self, station_id: str) -> dict[str, Any]:
+        """The station's true state now (see sim_process.py)."""
+        return self.request("station", id=station_id)
+
+    def calls(self) -> dict[str, int]:
+        return self.request("calls")
+
+    def reset_calls(self) -> None:
+        self.request("reset_calls")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
 
 
 @contextlib.contextmanager
