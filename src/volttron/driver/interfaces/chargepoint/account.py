@@ -22,7 +22,7 @@ from .cache import ResponseCache
 from .chargepoint_registers import Source, WriteAction
 from .client import NO_DATA, ChargePointClient
 from .exceptions import ApiError, ApiTimeout, BackingOff, ChargePointError, SoapFault, TransportError
-from .models import Session
+from .models import Session, StationInfo, StationLoad
 
 _log = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ class Account:
         self._degraded = False
         self._sessions: dict[str, dict[int | None, Session]] = {}
         self._sessions_since: datetime | None = None
+        self._groups: dict[str, list[str]] = {}  # station -> ids of the groups it belongs to
         self._max_age_seen = 0.0
 
     def __repr__(self) -> str:
@@ -176,11 +177,12 @@ class Account:
         found: dict[str, Any]
         if source is Source.STATIONS:
             found = {s.station_id: s for s in client.get_stations(one)}
+            self._remember_groups(found.values())
         elif source is Source.STATUS:
             found = client.get_station_status(ids)
         elif source is Source.LOAD:
-            found = client.get_load(station_id)
-            ids = [station_id]
+            found = self._fetch_load(station_id, ids) if batched else client.get_load(station_id)
+            ids = sorted(set(found) & set(ids) | {station_id})  # stations left out ask on their own later
         elif source is Source.ALARMS:
             found = client.get_alarms(one)
             found = {sid: found.get(sid, []) for sid in ids}
@@ -191,6 +193,32 @@ class Account:
         self.cache.put({(source, sid): found[sid] if sid in found else _NotFound(source.value, sid) for sid in ids})
         if self._max_age_seen:
             self.cache.prune(self._max_age_seen * 2)
+
+    def _remember_groups(self, stations: Iterable[StationInfo]) -> None:
+        for station in stations:
+            self._groups[station.station_id] = [g.strip() for g in (station.sg_id or "").split(",") if g.strip()]
+
+    def _fetch_load(self, station_id: str, ids: list[str]) -> dict[str, StationLoad]:
+        # getLoad answers per station or per station group: cover the stations with as few groups as possible
+        # (membership comes from getStations) and ask the rest one by one.
+        if any(sid not in self._groups for sid in ids):
+            # Membership changes rarely: any cached inventory will do, else share the inventory fetch.
+            self.read(Source.STATIONS, station_id, float("inf"))
+        uncovered = set(ids)
+        found: dict[str, StationLoad] = {}
+        while uncovered:
+            members: dict[str, set[str]] = {}
+            for sid in uncovered:
+                for group in self._groups.get(sid, []):
+                    members.setdefault(group, set()).add(sid)
+            best = max(members, key=lambda g: (len(members[g]), g), default=None)
+            if best is None or len(members[best]) < 2:
+                break
+            found.update(self.client.get_load(sg_id=int(best)))
+            uncovered -= members[best] | set(found)
+        if station_id in uncovered:
+            found.update(self.client.get_load(station_id))
+        return found
 
     def _fetch_sessions(self, one: str | None, ids: list[str]) -> dict[str, list[Session]]:
         # Sessions come oldest first, 100 a page: after the first full read, only the last day is asked again

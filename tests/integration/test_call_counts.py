@@ -1,0 +1,76 @@
+"""How many API calls a poll costs: the cache, coalescing and cross-device batching (simulator call counter)."""
+
+from __future__ import annotations
+
+import gevent
+import pytest
+
+from chargepoint_simulator import Simulator
+from cp_integration import PASSWORD, USERNAME
+
+from volttron.driver.interfaces.chargepoint.account import forget_accounts
+
+METHODS = ("getStations", "getStationStatus", "getLoad", "getAlarms", "getStationRights", "getChargingSessionData")
+
+
+def calls(sim) -> dict[str, int]:
+    return {op: n for op, n in sim.calls.items() if n}
+
+
+def test_cold_poll_makes_one_call_per_api_method_and_warm_poll_none(sim, make_device):
+    device = make_device(cacheExpiration=60)
+    values, errors = device.scrape()
+    assert errors == {}
+    assert calls(sim) == {op: 1 for op in METHODS}
+    sim.reset_calls()
+    assert device.scrape()[0] == values
+    assert calls(sim) == {}
+
+
+def test_expired_cache_asks_again(sim, make_device):
+    device = make_device(cacheExpiration=0)
+    device.scrape()
+    device.scrape()
+    assert calls(sim) == {op: 2 for op in METHODS}
+
+
+def test_concurrent_reads_of_one_station_are_coalesced(sim, make_device):
+    device = make_device(cacheExpiration=0)
+    topic = device.topic("StatusPort1")
+    readers = [gevent.spawn(device.interface.get_point, topic) for _ in range(200)]
+    gevent.joinall(readers, timeout=30, raise_error=True)
+    assert len({r.value for r in readers}) == 1
+    assert sim.calls["getStationStatus"] == 1
+
+
+def test_two_devices_on_one_account_share_calls(sim, make_device):
+    first, second = sim.model.station_ids()[:2]
+    one = make_device(first, name="cp1")
+    two = make_device(second, name="cp2")
+    assert one.interface.account is two.interface.account
+    results = [gevent.spawn(d.scrape) for d in (one, two)]
+    gevent.joinall(results, timeout=30, raise_error=True)
+    assert all(r.value[1] == {} for r in results)
+    counts = calls(sim)
+    assert all(counts[op] == 1 for op in METHODS if op != "getLoad"), counts
+    assert counts["getLoad"] <= 2, counts
+    assert results[0].value[0]["stationID"] == first and results[1].value[0]["stationID"] == second
+
+
+def test_calls_per_cycle_do_not_grow_with_the_number_of_devices(make_device):
+    with Simulator(stations=64, seed=5, username=USERNAME, password=PASSWORD, port=0) as big:
+        ids = big.model.station_ids()
+        per_cycle = {}
+        for devices in (4, 16, 64):
+            forget_accounts()
+            big.reset_calls()
+            fleet = [make_device(ids[i], name=f"cp{i}", wsdl=big.wsdl_url) for i in range(devices)]
+            cycle = [gevent.spawn(d.scrape) for d in fleet]
+            gevent.joinall(cycle, timeout=60, raise_error=True)
+            assert all(g.value[1] == {} for g in cycle)
+            per_cycle[devices] = calls(big)
+        # Organisation-wide answers cost the same pages whatever the fleet; getLoad one call per covering group.
+        others = [{op: n for op, n in counts.items() if op != "getLoad"} for counts in per_cycle.values()]
+        assert others[0] == others[1] == others[2], per_cycle
+        assert others[0]["getStationStatus"] == 1 and others[0]["getStations"] == 1
+        assert all(counts["getLoad"] <= len(big.model.groups) for counts in per_cycle.values()), per_cycle
