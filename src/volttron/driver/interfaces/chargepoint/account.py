@@ -81,6 +81,7 @@ class Account:
         self._sessions: dict[str, dict[int | None, Session]] = {}
         self._sessions_since: datetime | None = None
         self._groups: dict[str, list[str]] = {}  # station -> ids of the groups it belongs to
+        self.batching = True  # False asks per station, as the old driver did (the benchmark compares both)
         self._max_age_seen = 0.0
 
     def __repr__(self) -> str:
@@ -118,7 +119,7 @@ class Account:
         return sorted(self._stations)
 
     def _batched(self, station_id: str) -> bool:
-        return len(self._stations) > 1 and station_id in self._stations
+        return self.batching and len(self._stations) > 1 and station_id in self._stations
 
     # -- reads ---------------------------------------------------------------------------------------------------
 
