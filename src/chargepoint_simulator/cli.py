@@ -20,6 +20,7 @@ PASSWORD_ENV = "CHARGEPOINT_SIM_PASSWORD"
 
 
 def _rate(text: str) -> float:
+    """argparse type: a share between 0 and 1."""
     value = float(text)
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError("a rate is a share of calls between 0 and 1")
@@ -27,6 +28,7 @@ def _rate(text: str) -> float:
 
 
 def _non_negative(text: str) -> float:
+    """argparse type: a number >= 0."""
     value = float(text)
     if value < 0:
         raise argparse.ArgumentTypeError("must be >= 0")
@@ -34,6 +36,7 @@ def _non_negative(text: str) -> float:
 
 
 def _start_time(text: str) -> datetime:
+    """argparse type: an ISO 8601 instant, naive taken as UTC."""
     try:
         value = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
     except ValueError:
@@ -42,6 +45,7 @@ def _start_time(text: str) -> datetime:
 
 
 def _forced_code(text: str) -> tuple[str, int, str | None]:
+    """argparse type: OPERATION=CODE[:TEXT]."""
     operation, sep, rest = text.partition("=")
     code, _, message = rest.partition(":")
     if not sep or not operation or not code.strip().isdigit():

@@ -86,7 +86,8 @@ class Faults:
 
     def forced_code(self, operation: str) -> tuple[int, str] | None:
         """The (code, text) forced on this operation, if any."""
-        return self.response_codes.get(operation)
+        forced = self.response_codes.get(operation)
+        return None if forced is None else _code_and_text(forced)
 
     def force_code(self, operation: str, code: int, text: str | None = None) -> None:
         """Make ``operation`` answer with ``code`` (and ``text``, or a stock text) until cleared."""

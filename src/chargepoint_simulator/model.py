@@ -220,7 +220,11 @@ class _ShedCommand:
 
 @dataclass
 class Port:
-    """One charging port: its fixed properties (portData) and its live state."""
+    """One charging port: its fixed properties (portData) and its live state.
+
+    To stage a status prefer ``Model.set_port_status``: it also starts or records the session that
+    gives an INUSE port its load, user and credential.
+    """
 
     portNumber: str
     stationName: str
@@ -479,6 +483,7 @@ class Model:
     # ------------------------------------------------------------------ lazy evolution
 
     def _now(self) -> float:
+        """The clock's present reading in POSIX seconds."""
         return self.clock.timestamp()
 
     def _get(self, station_id: str, now: float | None = None) -> Station:
@@ -545,8 +550,9 @@ class Model:
         st._seg_start = t0
 
     def _next_session_id(self, st: Station) -> int:
+        """Session IDs are per station, so they do not depend on the order stations are read in."""
         st._session_counter += 1
-        return 50_000_000 + st.index * 10_000 + st._session_counter
+        return 100_000_000 + st.index * 1_000_000 + st._session_counter
 
     @staticmethod
     def _new_driver(rng: random.Random) -> tuple[str, str]:
@@ -554,6 +560,7 @@ class Model:
         return str(rng.randint(100000, 9999999)), f"CNCP{rng.randint(0, 9999999999):010d}"
 
     def _new_session(self, st: Station, start: float, demand_kw: float) -> ActiveSession:
+        """A session starting at ``start`` for a newly drawn driver."""
         assert st._rng is not None
         user, credential = self._new_driver(st._rng)
         return ActiveSession(
@@ -633,6 +640,7 @@ class Model:
 
     @staticmethod
     def _set_idle(port: Port, status: str, at: float, rng: random.Random) -> None:
+        """End whatever the port was doing and draw when it next changes."""
         port.Status, port.TimeStamp = status, _dt(at)
         port.session = None
         port.next_event = _round_s(at + 60.0 + rng.expovariate(1.0 / IDLE_MEAN_SECONDS))
@@ -657,6 +665,7 @@ class Model:
         return session
 
     def _random_alarm(self, st: Station, at: float) -> None:
+        """Raise a randomly chosen alarm, station-wide or on one port."""
         rng = st._rng
         assert rng is not None
         alarm_type = rng.choice(ALARM_TYPES)
@@ -705,6 +714,7 @@ class Model:
 
     @staticmethod
     def _check_limit(limit: ShedLimit) -> None:
+        """Refuse a value the service would refuse (ShedValueError)."""
         if (limit.allowed_kw is None) == (limit.percent is None):
             raise ShedValueError("Give either an allowed load in kW or a percentage, not both or neither")
         if limit.allowed_kw is not None and (not math.isfinite(limit.allowed_kw) or limit.allowed_kw < 0):

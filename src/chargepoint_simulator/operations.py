@@ -134,10 +134,12 @@ def _page(items: list[Any], start_record: int | None, size: int) -> tuple[list[A
 
 
 def _group_ids(st: Station) -> list[str]:
+    """The station's group IDs as strings."""
     return [str(sg) for sg in st.sgIDs]
 
 
 def _port_values(attribute: str) -> Callable[[Station], list[str]]:
+    """A filter reading one attribute of every port."""
     return lambda st: [str(getattr(p, attribute)) for p in st.ports]
 
 
@@ -182,6 +184,7 @@ def _select(model: Model, query: Query, names: Iterable[str]) -> list[Station]:
 
 
 def _unknown_station_text(station_id: str | None) -> str:
+    """responseText of a 102."""
     if station_id:
         return f"No station found with stationID {station_id}."
     return "No stations found for the given search criteria."
@@ -191,6 +194,7 @@ def _unknown_station_text(station_id: str | None) -> str:
 
 
 def _port_data(st: Station) -> list[Fields]:
+    """The portData entries of a station."""
     return [
         {
             "portNumber": p.portNumber,
@@ -210,13 +214,6 @@ def _port_data(st: Station) -> list[Fields]:
         }
         for p in st.ports
     ]
-
-
-def _station_data(st: Station) -> Fields:
-    fields = {name: getattr(st, name) for name in _STATION_ATTRIBUTES}
-    fields["Port"] = _port_data(st)
-    fields["Pricing"] = [vars(p) for p in st.pricing]
-    return fields
 
 
 _STATION_ATTRIBUTES = (
@@ -242,11 +239,22 @@ _STATION_ATTRIBUTES = (
     "sgID",
     "sgName",
 )
+"""Station attributes copied as they are into stationDataExtended."""
 
-_GET_STATIONS_FILTERS = tuple(_STATION_FILTERS)
+
+def _station_data(st: Station) -> Fields:
+    """One stationDataExtended."""
+    fields = {name: getattr(st, name) for name in _STATION_ATTRIBUTES}
+    fields["Port"] = _port_data(st)
+    fields["Pricing"] = [vars(p) for p in st.pricing]
+    return fields
+
+
+_INVENTORY_FILTERS = tuple(_STATION_FILTERS)
 
 
 def _page_size(query: Query, name: str, default: int, maximum: int) -> int:
+    """A requested page size, defaulted when absent or not positive, and capped."""
     size = _int(query, name)
     if size is None or size <= 0:
         return default
@@ -255,7 +263,7 @@ def _page_size(query: Query, name: str, default: int, maximum: int) -> int:
 
 def get_stations(model: Model, query: Query) -> Fields:
     """Station inventory, up to 500 per page."""
-    stations = _select(model, query, _GET_STATIONS_FILTERS)
+    stations = _select(model, query, _INVENTORY_FILTERS)
     size = _page_size(query, "numStations", MAX_STATIONS_PER_PAGE, MAX_STATIONS_PER_PAGE)
     page, _, more = _page(stations, _int(query, "startRecord"), size)
     if not page:
@@ -354,6 +362,7 @@ def get_load(model: Model, query: Query) -> Fields:
 
 
 def _number(block: dict[str, Any], name: str) -> float | None:
+    """A decimal shed value; unreadable numbers are refused in-band (187)."""
     raw = _text(block, name)
     if raw is None:
         return None
@@ -392,6 +401,7 @@ def _target(query: Query) -> tuple[dict[str, Any] | None, dict[str, Any] | None]
 
 
 def _limit_echo(limit: ShedLimit, kw_name: str, percent_name: str) -> Fields:
+    """The response fields repeating an accepted value."""
     if limit.allowed_kw is not None:
         return {kw_name: limit.allowed_kw}
     return {percent_name: limit.percent}
@@ -425,6 +435,7 @@ def shed_load(model: Model, query: Query) -> Fields:
 
 
 def _shed_group(model: Model, group: dict[str, Any], minutes: int) -> Fields:
+    """Shed every station of a group; returns the fields to echo."""
     sg_text = _text(group, "sgID")
     try:
         sg_id = int(sg_text or "")
@@ -441,6 +452,7 @@ def _shed_group(model: Model, group: dict[str, Any], minutes: int) -> Fields:
 
 
 def _shed_station(model: Model, station: dict[str, Any], minutes: int) -> Fields:
+    """Shed a whole station or listed ports; returns the fields to echo."""
     station_id = _text(station, "stationID")
     if station_id is None:
         raise _Refusal(SHED_MALFORMED, "shedStation needs a stationID.")
@@ -508,6 +520,7 @@ _ALARM_FILTERS = ("stationID", "stationName", "orgID", "organizationName", "sgID
 
 
 def _alarm_stations(model: Model, query: Query) -> list[Station]:
+    """The stations an alarm query concerns; a named but unknown station is a 102."""
     stations = _select(model, query, _ALARM_FILTERS)
     station_id = _text(query, "stationID")
     if station_id is not None and not stations:
@@ -573,12 +586,9 @@ def clear_alarms(model: Model, query: Query) -> Fields:
 
 # ---------------------------------------------------------------------- getStationRights
 
-_RIGHTS_FILTERS = tuple(name for name in _STATION_FILTERS)
-
-
 def get_station_rights(model: Model, query: Query) -> Fields:
     """One rightsData block per station group, listing the matching stations it grants rights on."""
-    stations = _select(model, query, _RIGHTS_FILTERS)
+    stations = _select(model, query, _INVENTORY_FILTERS)
     if not stations:
         return reply(NOT_FOUND, _unknown_station_text(_text(query, "stationID")))
     chosen = {st.stationID: st for st in stations}

@@ -71,6 +71,13 @@ _BLACKHOLE_POLL_SECONDS = 0.05
 _GARBAGE = b"<<<\x00 this is not the XML you are looking for \xff\xfe ]]>"
 
 StartResponse = Callable[..., Any]
+_Reply = tuple[str, str, bytes]
+_ERROR = "500 Internal Server Error"
+
+
+def _fault_reply(faultcode: str, faultstring: str) -> _Reply:
+    """An HTTP 500 carrying a SOAP fault."""
+    return _ERROR, CONTENT_TYPE, render_fault(faultcode, faultstring)
 
 
 def default_wsdl_path() -> Path:
@@ -155,6 +162,7 @@ class SimulatorApp:
 
     @staticmethod
     def _base_url(environ: dict[str, Any]) -> str:
+        """The scheme and host the client used, so the served WSDL points back the same way."""
         host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', '127.0.0.1')}:{environ.get('SERVER_PORT')}"
         return f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
 
@@ -173,58 +181,70 @@ class SimulatorApp:
     # ------------------------------------------------------------------ SOAP
 
     def _authorised(self, request: SoapRequest) -> bool:
+        """True when the request carries the configured credentials."""
         return request.token is not None and request.token.matches(self.username, self.password)
 
     def _soap(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        """One SOAP call: count and log it, then fail it on purpose or answer it."""
         try:
             request = parse_request(self._read_body(environ))
         except SoapParseError as exc:
             _log.info("unreadable SOAP request: %s", exc)
-            return self._xml(start_response, "500 Internal Server Error", render_fault("SOAP-ENV:Client", str(exc)))
-        operation = request.operation
-        self.calls[operation] += 1
-        self.requests.append((operation, request.query))
-        _log.debug("%s %s", operation, request.query)
+            status, content_type, body = _fault_reply("SOAP-ENV:Client", str(exc))
+        else:
+            self.calls[request.operation] += 1
+            self.requests.append((request.operation, request.query))
+            _log.debug("%s %s", request.operation, request.query)
+            status, content_type, body = self._injected_failure(request.operation) or self._answer(request)
+        start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _injected_failure(self, operation: str) -> _Reply | None:
+        """Apply latency and the blackhole, then any fault that replaces the service's answer."""
         faults = self.faults
         delay = faults.delay_seconds(operation)
         if delay:
             gevent.sleep(delay)
         while faults.blackhole and faults.applies(operation):
             gevent.sleep(_BLACKHOLE_POLL_SECONDS)
-        if faults.applies(operation):
-            if faults.roll(faults.http500_rate):
-                return self._plain(start_response, "500 Internal Server Error", "Internal Server Error\n")
-            if faults.roll(faults.soap_fault_rate):
-                fault = render_fault("SOAP-ENV:Server", "Simulated service failure; try again later.")
-                return self._xml(start_response, "500 Internal Server Error", fault)
-            if faults.malformed:
-                return self._xml(start_response, "200 OK", _GARBAGE)
+        if not faults.applies(operation):
+            return None
+        if faults.roll(faults.http500_rate):
+            return _ERROR, "text/plain; charset=utf-8", b"Internal Server Error\n"
+        if faults.roll(faults.soap_fault_rate):
+            return _fault_reply("SOAP-ENV:Server", "Simulated service failure; try again later.")
+        if faults.malformed:
+            return "200 OK", CONTENT_TYPE, _GARBAGE
+        return None
+
+    def _answer(self, request: SoapRequest) -> _Reply:
+        """What the service itself would answer (after the forced-code, empty and truncate faults)."""
+        operation = request.operation
         if not self._authorised(request):
             _log.info("%s refused: missing or wrong UsernameToken", operation)
-            return self._xml(start_response, "500 Internal Server Error", auth_fault())
+            return _ERROR, CONTENT_TYPE, auth_fault()
         handler = OPERATIONS.get(operation)
         if handler is None:
-            fault = render_fault("SOAP-ENV:Client", f"Unknown operation {operation!r}.")
-            return self._xml(start_response, "500 Internal Server Error", fault)
-        has_status = RESPONSES[operation][: len(STATUS_HEAD)] == STATUS_HEAD
+            return _fault_reply("SOAP-ENV:Client", f"Unknown operation {operation!r}.")
+        faults = self.faults
+        has_code = RESPONSES[operation][: len(STATUS_HEAD)] == STATUS_HEAD
         forced = faults.forced_code(operation)
         if forced is not None:
-            fields: dict[str, Any] = {"responseCode": str(forced[0]), "responseText": forced[1]} if has_status else {}
+            fields: dict[str, Any] = {"responseCode": str(forced[0]), "responseText": forced[1]} if has_code else {}
         else:
             try:
                 fields = handler(self.model, request.query)
             except RequestError as exc:
-                return self._xml(start_response, "500 Internal Server Error", render_fault("SOAP-ENV:Client", str(exc)))
+                return _fault_reply("SOAP-ENV:Client", str(exc))
             except Exception:
                 _log.exception("%s failed inside the simulator", operation)
-                fault = render_fault("SOAP-ENV:Server", f"Simulator error while handling {operation}.")
-                return self._xml(start_response, "500 Internal Server Error", fault)
+                return _fault_reply("SOAP-ENV:Server", f"Simulator error while handling {operation}.")
             if faults.empty and faults.applies(operation):
-                fields = {"responseCode": str(SUCCESS), "responseText": SUCCESS_TEXT} if has_status else {}
+                fields = {"responseCode": str(SUCCESS), "responseText": SUCCESS_TEXT} if has_code else {}
         body = render_response(operation, fields)
         if faults.truncate and faults.applies(operation):
             body = body[: len(body) // 2]
-        return self._xml(start_response, "200 OK", body)
+        return "200 OK", CONTENT_TYPE, body
 
     # ------------------------------------------------------------------ admin
 
@@ -244,6 +264,7 @@ class SimulatorApp:
         return self._json(start_response, "200 OK", result)
 
     def _admin_body(self, method: str, environ: dict[str, Any]) -> dict[str, Any]:
+        """The JSON object posted to an admin endpoint ({} for GET or an empty body)."""
         if method != "POST":
             return {}
         raw = self._read_body(environ)

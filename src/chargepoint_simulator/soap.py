@@ -182,6 +182,7 @@ def render_fields(table: Table, data: Mapping[str, Any]) -> str:
 
 
 def _envelope(body: str, extra_ns: Mapping[str, str] | None = None) -> bytes:
+    """Wrap a Body's content in the service's envelope (SOAP-ENV and ns1 prefixes declared)."""
     namespaces = {"SOAP-ENV": SOAP_ENV_NS, "ns1": CP_NS, **(extra_ns or {})}
     declarations = " ".join(f"xmlns:{prefix}={quoteattr(uri)}" for prefix, uri in namespaces.items())
     return (

@@ -46,6 +46,11 @@ def test_our_wsdl_loads_in_suds_with_exactly_the_eleven_operations() -> None:
     assert port.location == PRODUCTION
 
 
+def test_a_client_from_the_packaged_file_reaches_the_simulator(sim) -> None:
+    client = make_suds_client(OUR_WSDL.as_uri(), location=sim.endpoint)
+    assert [c.cpnID for c in client.service.getCPNInstances()] == ["1", "2"]
+
+
 def test_our_wsdl_basics(ours: WsdlSchema) -> None:
     assert ours.root.get("targetNamespace") == "urn:dictionary:com.chargepoint.webservices"
     assert ours.schema.get("targetNamespace") == "urn:dictionary:com.chargepoint.webservices"
