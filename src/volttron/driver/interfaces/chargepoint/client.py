@@ -1,12 +1,13 @@
 """The ChargePoint Web Services 5.0 client: one method per SOAP operation the driver uses.
 
-Every call goes through :meth:`ChargePointClient.call`, the one place where suds, urllib, socket and timeout
-failures become this package's exceptions; every public method turns the suds reply into the plain values of
-:mod:`.models`. The WSDL is parsed once per process and location, then shared by all clients.
+Every call goes through :meth:`ChargePointClient.call`, the one place where transport, SOAP and timeout failures
+become this package's exceptions; every public method turns the reply into the plain values of :mod:`.models`.
+suds builds requests from the WSDL, which is parsed once per process and location and shared by all clients.
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
 import socket
 from gevent.lock import RLock
@@ -15,19 +16,19 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
-from xml.sax import SAXException
 
 import gevent
 import suds
 import suds.cache
 import suds.client
 import suds.options
-from suds import WebFault
+from suds.transport import Request, TransportError as SudsTransportError
 
 from .exceptions import (ApiError, ApiTimeout, AuthError, ChargePointError, MalformedResponse, SoapFault,
                          TransportError)
 from .models import (Alarm, PortInfo, PortLoad, PortStatus, Pricing, RightsEntry, Session, StationInfo,
                      StationLoad)
+from .replies import Fault, Node, read_reply
 from .transport import DEFAULT_MAX_RESPONSE_BYTES, BoundedTransport, Credentials
 
 _log = logging.getLogger(__name__)
@@ -118,8 +119,12 @@ class ChargePointClient:
             endpoint = PRODUCTION_ENDPOINT
         if endpoint:
             options["location"] = endpoint
-        self._suds = _share(_prototype(self.wsdl, self.timeout, ca_file), **options)
-        self.endpoint = endpoint or self._suds.wsdl.services[0].ports[0].location
+        options["nosend"] = True
+        prototype = _prototype(self.wsdl, self.timeout, ca_file)
+        self._suds = _share(prototype, **options)
+        port = prototype.wsdl.services[0].ports[0]
+        self.endpoint = endpoint or port.location
+        self._actions = {name: method.soap.action.strip('"') for name, method in port.methods.items()}
 
     @property
     def username_hint(self) -> str:
@@ -131,18 +136,29 @@ class ChargePointClient:
 
     # -- the one chokepoint ------------------------------------------------------------------------------------
 
-    def call(self, operation: str, **arguments: Any) -> Any:
-        """Invoke one SOAP operation within the timeout; API failures come back as our exceptions."""
-        method = getattr(self._suds.service, operation)
+    def call(self, operation: str, **arguments: Any) -> Node:
+        """Invoke one SOAP operation within the timeout; API failures come back as our exceptions.
+
+        suds only builds the request envelope; the transport sends it and :mod:`.replies` reads the answer.
+        """
         try:
             with gevent.Timeout(self.timeout + 1.0, ApiTimeout(f"{operation}: no answer within {self.timeout:g} s")):
-                return method(**arguments)
+                envelope = getattr(self._suds.service, operation)(**arguments).envelope
+                request = Request(self.endpoint, envelope)
+                request.headers = {"Content-Type": "text/xml; charset=utf-8",
+                                   "SOAPAction": f'"{self._actions[operation]}"'}
+                try:
+                    body = self._transport.send(request).message
+                except SudsTransportError as exc:
+                    body = exc.fp.read() if exc.fp is not None else b""
+                    if exc.httpcode != 500 or not body.strip():
+                        raise TransportError(f"{operation}: HTTP {exc.httpcode} {exc}") from None
+                return read_reply(body, operation)
         except ChargePointError:
             raise
-        except WebFault as exc:
-            fault = getattr(exc, "fault", None)
-            code = str(getattr(fault, "faultcode", "") or "")
-            text = self._credentials.redact(str(getattr(fault, "faultstring", "") or ""))
+        except Fault as fault:
+            code = fault.faultcode or ""
+            text = self._credentials.redact(fault.faultstring or "")
             lowered = f"{code} {text}".lower()
             if any(word in lowered for word in ("usernametoken", "authentication", "security")):
                 raise AuthError(code, text, operation=operation) from None
@@ -154,34 +170,26 @@ class ChargePointClient:
             if isinstance(reason, (socket.timeout, TimeoutError)):
                 raise ApiTimeout(f"{operation}: no answer within {self.timeout:g} s") from exc
             raise TransportError(f"{operation}: cannot reach {self.endpoint}: {reason}") from exc
-        except (SAXException, UnicodeDecodeError) as exc:
-            raise MalformedResponse(f"{operation}: the answer is not well-formed XML: {exc}") from exc
-        except (ConnectionError, OSError) as exc:
-            raise TransportError(f"{operation}: connection to {self.endpoint} failed: {exc}") from exc
-        except Exception as exc:
-            # suds reports an HTTP error status that carries no SOAP fault as Exception((status, reason)).
-            detail = exc.args[0] if exc.args else exc
-            if isinstance(detail, tuple) and len(detail) == 2:
-                raise TransportError(f"{operation}: HTTP {detail[0]} {detail[1]}") from None
-            raise MalformedResponse(f"{operation}: unusable answer: {self._credentials.redact(str(exc))}") from exc
+        except (http.client.HTTPException, ConnectionError, OSError) as exc:
+            raise TransportError(f"{operation}: connection to {self.endpoint} failed: {exc!r}") from exc
 
-    def _checked(self, operation: str, reply: Any, ok: Iterable[int] = ()) -> int:
-        code = _int(getattr(reply, "responseCode", None))
+    def _checked(self, operation: str, reply: Node, ok: Iterable[int] = ()) -> int:
+        code = _int(reply.text("responseCode"))
         if code != SUCCESS and code not in ok:
-            raise ApiError(code if code is not None else getattr(reply, "responseCode", None),
-                           _text(getattr(reply, "responseText", None)), operation=operation)
+            raise ApiError(code if code is not None else reply.text("responseCode"), reply.text("responseText"),
+                           operation=operation)
         return code  # type: ignore[return-value]
 
     def _paged(self, operation: str, build: Callable[[int], dict[str, Any]], items: str, more: str,
-               ok: Iterable[int] = ()) -> Iterator[Any]:
+               ok: Iterable[int] = ()) -> Iterator[Node]:
         """Yield every record of a paged operation, following startRecord/moreFlag."""
         start = 1
         for _ in range(MAX_PAGES):
             reply = self.call(operation, **build(start))
             code = self._checked(operation, reply, ok)
-            page = list(getattr(reply, items, None) or []) if code == SUCCESS else []
+            page = reply.all(items) if code == SUCCESS else []
             yield from page
-            if not page or _int(getattr(reply, more, None)) != 1:
+            if not page or _int(reply.text(more)) != 1:
                 return
             start += len(page)
         raise MalformedResponse(f"{operation}: more than {MAX_PAGES} pages; stopped")
@@ -214,11 +222,11 @@ class ChargePointClient:
                                   "stationData", "moreFlag")
             for record in records:
                 ports = {}
-                for port in getattr(record, "Port", None) or []:
-                    number = _int(getattr(port, "portNumber", None)) or 0
-                    ports[number] = PortStatus(number, _text(getattr(port, "Status", None)),
-                                               _datetime(getattr(port, "TimeStamp", None)))
-                result[_text(record.stationID) or ""] = ports
+                for port in record.all("Port"):
+                    number = _int(port.text("portNumber")) or 0
+                    ports[number] = PortStatus(number, _text(port.text("Status")),
+                                               _datetime(port.text("TimeStamp")))
+                result[record.text("stationID") or ""] = ports
         return result
 
     def get_load(self, station_id: str | None = None, sg_id: int | None = None) -> dict[str, StationLoad]:
@@ -227,21 +235,21 @@ class ChargePointClient:
         reply = self.call("getLoad", searchQuery=query)
         self._checked("getLoad", reply)
         result: dict[str, StationLoad] = {}
-        for record in getattr(reply, "stationData", None) or []:
+        for record in reply.all("stationData"):
             ports = {}
-            for port in getattr(record, "Port", None) or []:
-                number = _int(getattr(port, "portNumber", None)) or 0
+            for port in record.all("Port"):
+                number = _int(port.text("portNumber")) or 0
                 ports[number] = PortLoad(
                     port_number=number,
-                    port_load=_float(getattr(port, "portLoad", None)),
-                    allowed_load=_float(getattr(port, "allowedLoad", None)),
-                    percent_shed=_float(getattr(port, "percentShed", None)),
-                    shed_state=_int(getattr(port, "shedState", None)),
-                    user_id=_text(getattr(port, "userID", None)),
-                    credential_id=_text(getattr(port, "credentialID", None)),
+                    port_load=_float(port.text("portLoad")),
+                    allowed_load=_float(port.text("allowedLoad")),
+                    percent_shed=_float(port.text("percentShed")),
+                    shed_state=_int(port.text("shedState")),
+                    user_id=_text(port.text("userID")),
+                    credential_id=_text(port.text("credentialID")),
                 )
-            station = _text(getattr(record, "stationID", None)) or ""
-            result[station] = StationLoad(station, _float(getattr(record, "stationLoad", None)), ports)
+            station = _text(record.text("stationID")) or ""
+            result[station] = StationLoad(station, _float(record.text("stationLoad")), ports)
         return result
 
     def get_alarms(self, station_id: str | None = None) -> dict[str, list[Alarm]]:
@@ -253,13 +261,13 @@ class ChargePointClient:
                               "Alarms", "moreFlag", ok=(NO_ALARMS,))
         result: dict[str, list[Alarm]] = {}
         for record in records:
-            station = _text(getattr(record, "stationID", None)) or ""
+            station = _text(record.text("stationID")) or ""
             result.setdefault(station, []).append(Alarm(
                 station_id=station,
-                port_number=_int(getattr(record, "portNumber", None)) or None,
-                alarm_type=_text(getattr(record, "alarmType", None)),
-                alarm_time=_datetime(getattr(record, "alarmTime", None)),
-                record_number=_int(getattr(record, "recordNumber", None)),
+                port_number=_int(record.text("portNumber")) or None,
+                alarm_type=_text(record.text("alarmType")),
+                alarm_time=_datetime(record.text("alarmTime")),
+                record_number=_int(record.text("recordNumber")),
             ))
         return result
 
@@ -271,10 +279,10 @@ class ChargePointClient:
                               "rightsData", "moreFlag")
         result: dict[str, list[RightsEntry]] = {}
         for record in records:
-            entry = RightsEntry(_text(getattr(record, "sgID", None)) or "", _text(getattr(record, "sgName", None)),
-                                _text(getattr(record, "stationRightsProfile", None)))
-            for station in getattr(record, "stationData", None) or []:
-                result.setdefault(_text(getattr(station, "stationID", None)) or "", []).append(entry)
+            entry = RightsEntry(_text(record.text("sgID")) or "", _text(record.text("sgName")),
+                                _text(record.text("stationRightsProfile")))
+            for station in record.all("stationData"):
+                result.setdefault(_text(station.text("stationID")) or "", []).append(entry)
         return result
 
     def get_charging_sessions(self, station_id: str | None = None,
@@ -290,25 +298,25 @@ class ChargePointClient:
                               "ChargingSessionData", "MoreFlag", ok=(NO_SESSIONS, NO_DATA))
         result: dict[str, list[Session]] = {}
         for record in records:
-            station = _text(getattr(record, "stationID", None)) or ""
+            station = _text(record.text("stationID")) or ""
             result.setdefault(station, []).append(Session(
                 station_id=station,
-                port_number=_int(getattr(record, "portNumber", None)),
-                session_id=_text(getattr(record, "sessionID", None)),
-                energy=_float(getattr(record, "Energy", None)),
-                start_time=_datetime(getattr(record, "startTime", None)),
-                end_time=_datetime(getattr(record, "endTime", None)),
-                user_id=_text(getattr(record, "userID", None)),
-                credential_id=_text(getattr(record, "credentialID", None)),
+                port_number=_int(record.text("portNumber")),
+                session_id=_text(record.text("sessionID")),
+                energy=_float(record.text("Energy")),
+                start_time=_datetime(record.text("startTime")),
+                end_time=_datetime(record.text("endTime")),
+                user_id=_text(record.text("userID")),
+                credential_id=_text(record.text("credentialID")),
             ))
         return result
 
     def get_cpn_instances(self) -> list[dict[str, str | None]]:
         """The ChargePoint networks the account sees; a cheap way to check credentials."""
         reply = self.call("getCPNInstances")
-        return [{"cpnID": _text(getattr(c, "cpnID", None)), "cpnName": _text(getattr(c, "cpnName", None)),
-                 "cpnDescription": _text(getattr(c, "cpnDescription", None))}
-                for c in getattr(reply, "CPN", None) or []]
+        return [{"cpnID": _text(c.text("cpnID")), "cpnName": _text(c.text("cpnName")),
+                 "cpnDescription": _text(c.text("cpnDescription"))}
+                for c in reply.all("CPN")]
 
     # -- writes ---------------------------------------------------------------------------------------------------
 
@@ -332,15 +340,15 @@ class ChargePointClient:
             station["percentShedPerStation"] = int(percent)  # type: ignore[arg-type]
         reply = self.call("shedLoad", shedQuery={"shedStation": station, "timeInterval": int(minutes)})
         self._checked("shedLoad", reply)
-        if _int(getattr(reply, "Success", 1)) == 0:
-            raise ApiError(_int(reply.responseCode), "shedLoad reported Success=0", operation="shedLoad")
+        if _int(reply.text("Success")) == 0:
+            raise ApiError(_int(reply.text("responseCode")), "shedLoad reported Success=0", operation="shedLoad")
 
     def clear_shed_state(self, station_id: str) -> None:
         """Clear every shed on the station (the API cannot clear one port alone)."""
         reply = self.call("clearShedState", shedQuery={"shedStation": {"stationID": station_id}})
         self._checked("clearShedState", reply)
-        if _int(getattr(reply, "Success", 1)) == 0:
-            raise ApiError(_int(reply.responseCode), "clearShedState reported Success=0",
+        if _int(reply.text("Success")) == 0:
+            raise ApiError(_int(reply.text("responseCode")), "clearShedState reported Success=0",
                            operation="clearShedState")
 
     def clear_alarms(self, station_id: str, port: int | None = None) -> bool:
@@ -354,58 +362,40 @@ class ChargePointClient:
 
 # -- suds values to plain values ---------------------------------------------------------------------------------
 
-def _text(value: Any) -> str | None:
+def _text(value: str | None) -> str | None:
+    return value or None
+
+
+def _float(value: str | None) -> float | None:
     if value is None:
         return None
-    text = str(value).strip()
-    return text or None
-
-
-def _float(value: Any) -> float | None:
-    text = _text(value)
-    if text is None:
-        return None
     try:
-        return float(text)
+        return float(value)
     except ValueError:
         return None
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
+def _int(value: str | None) -> int | None:
     number = _float(value)
     return None if number is None or number != int(number) else int(number)
 
 
-def _bool(value: Any) -> bool | None:
-    text = _text(value)
-    if text is None:
-        return None
-    return text.lower() in ("1", "true")
+def _bool(value: str | None) -> bool | None:
+    return None if value is None else value.lower() in ("1", "true")
 
 
-def _datetime(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    text = _text(value)
-    if text is None:
+def _datetime(value: str | None) -> datetime | None:
+    if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _time(value: Any) -> str | None:
-    if value is None:
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return _text(value)
+def _time(value: str | None) -> str | None:
+    return value
 
 
 def _decimal(value: float) -> Decimal:
@@ -414,58 +404,58 @@ def _decimal(value: float) -> Decimal:
 
 def _station(record: Any) -> StationInfo:
     ports = {}
-    for port in getattr(record, "Port", None) or []:
-        number = _int(getattr(port, "portNumber", None)) or 0
-        geo = getattr(port, "Geo", None)
+    for port in record.all("Port"):
+        number = _int(port.text("portNumber")) or 0
+        geo = port.first("Geo")
         ports[number] = PortInfo(
             port_number=number,
-            station_name=_text(getattr(port, "stationName", None)),
-            lat=_float(getattr(geo, "Lat", None)),
-            long=_float(getattr(geo, "Long", None)),
-            description=_text(getattr(port, "Description", None)),
-            reservable=_bool(getattr(port, "Reservable", None)),
-            status=_text(getattr(port, "Status", None)),
-            level=_text(getattr(port, "Level", None)),
-            mode=_int(getattr(port, "Mode", None)),
-            connector=_text(getattr(port, "Connector", None)),
-            voltage=_float(getattr(port, "Voltage", None)),
-            current=_float(getattr(port, "Current", None)),
-            power=_float(getattr(port, "Power", None)),
+            station_name=_text(port.text("stationName")),
+            lat=_float(geo.text("Lat")) if geo else None,
+            long=_float(geo.text("Long")) if geo else None,
+            description=_text(port.text("Description")),
+            reservable=_bool(port.text("Reservable")),
+            status=_text(port.text("Status")),
+            level=_text(port.text("Level")),
+            mode=_int(port.text("Mode")),
+            connector=_text(port.text("Connector")),
+            voltage=_float(port.text("Voltage")),
+            current=_float(port.text("Current")),
+            power=_float(port.text("Power")),
         )
     pricing = tuple(
         Pricing(
-            type=_text(getattr(p, "Type", None)),
-            start_time=_time(getattr(p, "startTime", None)),
-            end_time=_time(getattr(p, "endTime", None)),
-            min_price=_float(getattr(p, "minPrice", None)),
-            max_price=_float(getattr(p, "maxPrice", None)),
-            initial_unit_price_duration=_int(getattr(p, "initialUnitPriceDuration", None)),
-            unit_price_per_hour=_float(getattr(p, "unitPricePerHour", None)),
-            unit_price_per_hour_thereafter=_float(getattr(p, "unitPricePerHourThereafter", None)),
-            unit_price_per_session=_float(getattr(p, "unitPricePerSession", None)),
-            unit_price_per_kwh=_float(getattr(p, "unitPricePerKWh", None)),
-            session_time=_text(getattr(p, "sessionTime", None)),
+            type=_text(p.text("Type")),
+            start_time=_time(p.text("startTime")),
+            end_time=_time(p.text("endTime")),
+            min_price=_float(p.text("minPrice")),
+            max_price=_float(p.text("maxPrice")),
+            initial_unit_price_duration=_int(p.text("initialUnitPriceDuration")),
+            unit_price_per_hour=_float(p.text("unitPricePerHour")),
+            unit_price_per_hour_thereafter=_float(p.text("unitPricePerHourThereafter")),
+            unit_price_per_session=_float(p.text("unitPricePerSession")),
+            unit_price_per_kwh=_float(p.text("unitPricePerKWh")),
+            session_time=_text(p.text("sessionTime")),
         )
-        for p in getattr(record, "Pricing", None) or []
+        for p in record.all("Pricing")
     )
     return StationInfo(
-        station_id=_text(getattr(record, "stationID", None)) or "",
-        manufacturer=_text(getattr(record, "stationManufacturer", None)),
-        model=_text(getattr(record, "stationModel", None)),
-        mac_addr=_text(getattr(record, "stationMacAddr", None)),
-        serial_num=_text(getattr(record, "stationSerialNum", None)),
-        address=_text(getattr(record, "Address", None)),
-        city=_text(getattr(record, "City", None)),
-        state=_text(getattr(record, "State", None)),
-        country=_text(getattr(record, "Country", None)),
-        postal_code=_text(getattr(record, "postalCode", None)),
+        station_id=_text(record.text("stationID")) or "",
+        manufacturer=_text(record.text("stationManufacturer")),
+        model=_text(record.text("stationModel")),
+        mac_addr=_text(record.text("stationMacAddr")),
+        serial_num=_text(record.text("stationSerialNum")),
+        address=_text(record.text("Address")),
+        city=_text(record.text("City")),
+        state=_text(record.text("State")),
+        country=_text(record.text("Country")),
+        postal_code=_text(record.text("postalCode")),
         ports=ports,
         pricing=pricing,
-        num_ports=_int(getattr(record, "numPorts", None)),
-        main_phone=_text(getattr(record, "mainPhone", None)),
-        currency_code=_text(getattr(record, "currencyCode", None)),
-        org_id=_text(getattr(record, "orgID", None)),
-        organization_name=_text(getattr(record, "organizationName", None)),
-        sg_id=_text(getattr(record, "sgID", None)),
-        sg_name=_text(getattr(record, "sgName", None)),
+        num_ports=_int(record.text("numPorts")),
+        main_phone=_text(record.text("mainPhone")),
+        currency_code=_text(record.text("currencyCode")),
+        org_id=_text(record.text("orgID")),
+        organization_name=_text(record.text("organizationName")),
+        sg_id=_text(record.text("sgID")),
+        sg_name=_text(record.text("sgName")),
     )
