@@ -3,8 +3,8 @@
 Every subcommand goes through the same interface code the platform uses (see :mod:`.device`). Heavy modules are
 imported inside :func:`main`, after gevent has patched the standard library, as in a VOLTTRON process.
 
-Exit codes: 0 success; 1 a refused write or failed check; 2 a configuration error; 3 the API could not be used
-(unreachable, bad credentials, no point readable).
+Exit codes: 0 success; 1 a refused write or a failed check; 2 a configuration error (or bad command-line
+arguments); 3 the API could not be used (unreachable, no answer, bad credentials, station not found).
 """
 
 from __future__ import annotations
@@ -14,70 +14,121 @@ import json
 import logging
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, Iterator, TextIO
 
 EXIT_OK, EXIT_REFUSED, EXIT_CONFIG, EXIT_API = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130
+
+DEMO_USERNAME = "demo-license-key"
+DEMO_PASSWORD = "demo-password"
+DEMO_PROPAGATION = 2.0  # seconds the simulated station takes to apply a shed or a clear
+DEMO_SHED_KW = 3.0
+VALUE_WIDTH = 40  # table cells longer than this are shortened (--json shows them whole)
+UNITS_WIDTH = 24
+
+_log = logging.getLogger(__name__)
+
+
+# -- command line ------------------------------------------------------------------------------------------------
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be a number >= 0")
+    return value
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="chargepoint-driver", description=__doc__.split("\n\n")[0])
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for DEBUG)")
-    commands = parser.add_subparsers(dest="command", required=True)
+    """Read the command line (``argv`` without the program name; None means sys.argv)."""
+    parser = argparse.ArgumentParser(
+        prog="chargepoint-driver", description=__doc__.split("\n\n")[0].strip("`: "),
+        epilog="Exit codes: 0 ok; 1 write refused or check failed; 2 configuration error; 3 API unusable. "
+               "The password may be left out of CONFIG and given in $CHARGEPOINT_PASSWORD.")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr (-vv: DEBUG)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="run the driver against an embedded simulator (no account needed)")
-    demo.add_argument("--cycles", type=int, default=3, help="polling cycles before the load-shed demo")
-    demo.add_argument("--interval", type=float, default=1.0, help="seconds between polling cycles")
-    demo.add_argument("--stations", type=int, default=4, help="stations in the simulated organisation")
+    demo = commands.add_parser("demo", help="poll and shed load on an embedded simulator (no account needed)",
+                               description="Start the ChargePoint simulator on a free loopback port, configure the "
+                                           "driver from CONFIG and its registry pointed at it, poll a few times, "
+                                           "then shed load on a port and clear it.")
+    demo.add_argument("--cycles", type=_positive_int, default=3, help="polling cycles before the load shed (3)")
+    demo.add_argument("--interval", type=_non_negative, default=1.0, help="seconds between polling cycles (1)")
+    demo.add_argument("--stations", type=_positive_int, default=4, help="stations in the simulated organisation (4)")
     demo.add_argument("--config", type=Path, default=Path("chargepoint.config"),
                       help="device config to start from (default: ./chargepoint.config)")
     demo.add_argument("--registry", type=Path, default=None, help="registry CSV (default: the config's)")
 
     def device_command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("config", type=Path, help="device config file, as stored in the config store")
-        sub.add_argument("--registry", type=Path, default=None,
-                         help="registry CSV (default: the file named by registry_config, beside CONFIG)")
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("config", type=Path, metavar="CONFIG",
+                         help="device config file (JSON), as stored in the config store")
+        sub.add_argument("--registry", type=Path, default=None, metavar="CSV",
+                         help="registry CSV (default: the file registry_config names, beside CONFIG)")
         return sub
 
     scrape = device_command("scrape", "read every point of the device once")
     scrape.add_argument("--json", action="store_true", help='print {"values": {...}, "errors": {...}}')
     write = device_command("set", "write one point and print its read-back")
-    write.add_argument("point", help="Volttron Point Name")
-    write.add_argument("value", help="value to write (e.g. 6.6, 0, None)")
-    write.add_argument("--json", action="store_true", help='print {"point": ..., "value": ...}')
-    check = device_command("check", "validate the config and every registry row; list all problems")
+    write.add_argument("point", metavar="POINT", help="Volttron Point Name")
+    write.add_argument("value", metavar="VALUE", help="value to write (e.g. 6.6, 50, 0, None)")
+    write.add_argument("--json", action="store_true", help='print {"point": ..., "written": ..., "value": ...}')
+    check = device_command("check", "validate the config and every registry row, listing all problems")
     check.add_argument("--online", action="store_true", help="also check the credentials and the station")
-    registry = commands.add_parser("registry", help="write a registry CSV of what the station really returns")
-    registry.add_argument("config", type=Path, help="device config file")
-    registry.add_argument("-o", "--output", type=Path, default=None, help="CSV file to write (default: stdout)")
+    registry = commands.add_parser("registry", help="write a registry CSV of what the station really returns",
+                                   description="Ask the API what the station returns and write a registry CSV "
+                                               "with a row for each of its attributes (per port where port-level).")
+    registry.add_argument("config", type=Path, metavar="CONFIG", help="device config file (JSON)")
+    registry.add_argument("-o", "--output", type=Path, default=None, metavar="FILE",
+                          help="CSV file to write (default: stdout)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    """Run one command; returns the exit code. Results go to ``out`` (stdout), reasons and logs to stderr."""
     from gevent import monkey
     if not monkey.is_module_patched("socket"):
         monkey.patch_all()
     args = parse_arguments(argv)
     out = out or sys.stdout
-    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
 
-    from .exceptions import ChargePointError, ConfigError
+    from pydantic import ValidationError
+
+    from .exceptions import AuthError, ChargePointError, ConfigError
     handlers: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
         "demo": _demo, "scrape": _scrape, "set": _set, "check": _check, "registry": _registry,
     }
-    try:
-        return handlers[args.command](args, out)
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except ChargePointError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_API
+    with _stderr_logging(args.verbose), _quiet_failed_greenlets(ChargePointError):
+        try:
+            return handlers[args.command](args, out)
+        except ConfigError as exc:
+            _fail(f"configuration error: {_summary(exc.problems)}")
+            return EXIT_CONFIG
+        except ValidationError as exc:
+            # Only the platform's own config models get here; their inputs are not echoed (one may be a password).
+            problems = [f"key '{'.'.join(map(str, e['loc']))}': {e['msg']}" for e in exc.errors()]
+            _fail(f"configuration error: {_summary(problems)}")
+            return EXIT_CONFIG
+        except AuthError as exc:
+            _fail(f"error: the API refused the credentials ({exc})")
+            return EXIT_API
+        except ChargePointError as exc:
+            _fail(f"error: {exc}")
+            return EXIT_API
+        except KeyboardInterrupt:
+            _fail("interrupted")
+            return EXIT_INTERRUPTED
 
 
-# -- commands ------------------------------------------------------------------------------------------------------
+# -- commands ----------------------------------------------------------------------------------------------------
 
 def _scrape(args: argparse.Namespace, out: TextIO) -> int:
     from .device import load_device
@@ -88,32 +139,38 @@ def _scrape(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
     else:
         _print_table(device, values, errors, out)
-    if errors and not values:
-        first = next(iter(errors.values()))
-        print(f"error: no point could be read: {first}", file=sys.stderr)
+    # Per-point errors are normal (e.g. one operation not in the account's plan). When nothing but errors and
+    # empty values came back, the device as configured cannot be read: wrong station, credentials or address.
+    if errors and all(value is None for value in values.values()):
+        _fail(f"error: the device could not be read: {next(iter(errors.values()))}")
         return EXIT_API
     return EXIT_OK
 
 
 def _set(args: argparse.Namespace, out: TextIO) -> int:
     from .device import load_device
-    from .exceptions import ApiError, ChargePointError, SoapFault, WriteRejected
+    from .exceptions import ApiError, AuthError, SoapFault, WriteRejected
     device = load_device(args.config, args.registry)
     try:
-        value = device.set(args.point, args.value)
+        readback = device.set(args.point, args.value)
     except WriteRejected as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        _fail(f"refused (nothing was sent to the API): {exc}")
         return EXIT_REFUSED
-    except (ApiError, SoapFault) as exc:
-        print(f"refused by the API: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    except ChargePointError:
+    except AuthError:
         raise
+    except (ApiError, SoapFault) as exc:
+        _fail(f"refused by the API: {exc}")
+        return EXIT_REFUSED
     if args.json:
-        json.dump({"point": args.point, "value": value}, out, default=str)
+        json.dump({"point": args.point, "written": args.value, "value": readback}, out, default=str)
         out.write("\n")
-    else:
-        out.write(f"{args.point} written; read-back: {_show(value)} (a load shed may take a while to show)\n")
+        return EXIT_OK
+    units = device.register(args.point).get_units()
+    out.write(f"{args.point} := {args.value} accepted by the API\n")
+    out.write(f"read-back: {args.point} = {_show(readback)} {units}\n")
+    if not _same(readback, args.value):
+        out.write("(the read-back shows the station's state: a shed or clear takes effect once the station applies "
+                  "it, which may take a minute; scrape again to see it)\n")
     return EXIT_OK
 
 
@@ -121,72 +178,118 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     from .chargepoint_registers import validate_rows
     from .config import load_device_settings, read_registry_csv, registry_rows
     from .device import read_config_file, registry_path_for
-    from .exceptions import ChargePointError, ConfigError
+    from .exceptions import ConfigError
 
     problems: list[str] = []
     settings = None
-    raw: dict[str, Any] = {}
+    raw: dict[str, Any] | None = None
     try:
         raw = read_config_file(args.config)
         settings = load_device_settings(raw, str(args.config))
     except ConfigError as exc:
         problems.extend(exc.problems)
-    try:
-        registry = args.registry or registry_path_for(args.config, raw)
-        validate_rows(registry_rows(read_registry_csv(registry)), str(registry))
-    except ConfigError as exc:
-        problems.extend(exc.problems)
+    if raw is not None and raw.get("driver_type", "chargepoint") != "chargepoint":
+        problems.append(f"{args.config}, key 'driver_type', value {raw['driver_type']!r}: must be \"chargepoint\" "
+                        f"for this driver")
+    registry: Path | None = args.registry
+    if registry is None and raw is not None:
+        try:
+            registry = registry_path_for(args.config, raw)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    specs = []
+    if registry is not None:
+        try:
+            specs = validate_rows(registry_rows(read_registry_csv(registry)), str(registry))
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    else:
+        out.write("registry not checked: the config could not be read (give it with --registry)\n")
     for problem in problems:
         out.write(f"problem: {problem}\n")
     if problems:
         out.write(f"{len(problems)} problem(s) found\n")
         return EXIT_REFUSED
-    out.write("config and registry are valid\n")
-    if args.online and settings is not None:
-        from .account import make_client
-        client = make_client(settings.account_settings())
-        try:
-            client.get_cpn_instances()
-            out.write("credentials accepted\n")
-            stations = client.get_stations(settings.station_id)
-        except ChargePointError as exc:
-            out.write(f"problem: {exc}\n")
-            return EXIT_API
-        ports = sorted(stations[0].ports) if stations else []
-        out.write(f"station {settings.station_id} found with port(s) {', '.join(map(str, ports)) or 'none'}\n")
+    out.write(f"{args.config}: valid; {registry}: {len(specs)} valid points\n")
+    if not args.online or settings is None:
+        return EXIT_OK
+    return _check_online(settings, specs, out)
+
+
+def _check_online(settings: Any, specs: list[Any], out: TextIO) -> int:
+    from .account import account_for
+    from .client import NO_DATA
+    from .exceptions import ApiError
+
+    client = account_for(settings.account_settings()).client
+    client.get_cpn_instances()  # AuthError / TransportError end the command with exit code 3
+    out.write("credentials accepted by the API\n")
+    try:
+        stations = client.get_stations(settings.station_id)
+    except ApiError as exc:
+        if exc.code != NO_DATA:
+            raise
+        stations = []
+    if not stations:
+        out.write(f"problem: station {settings.station_id} is not visible to this account\n")
+        return EXIT_REFUSED
+    ports = sorted(stations[0].ports)
+    out.write(f"station {settings.station_id} found, port(s) {', '.join(map(str, ports)) or 'none'}\n")
+    missing = sorted({spec.port for spec in specs if spec.port and spec.port not in ports})
+    if missing:
+        names = [spec.point_name for spec in specs if spec.port in missing]
+        out.write(f"note: {len(names)} point(s) name port(s) {', '.join(map(str, missing))}, which the station "
+                  f"lacks; they will read None: {', '.join(names)}\n")
     return EXIT_OK
 
 
 def _registry(args: argparse.Namespace, out: TextIO) -> int:
     import csv
-    from .account import make_client
-    from .chargepoint_registers import registry_rows_for
+
+    from .account import account_for
+    from .chargepoint_registers import StationRegister, registry_rows_for
     from .config import load_device_settings
     from .device import build_device, read_config_file
 
     raw = read_config_file(args.config)
     settings = load_device_settings(raw, str(args.config))
-    stations = make_client(settings.account_settings()).get_stations(settings.station_id)
+    # The same shared client the interface uses; an unknown station ends the command (ApiError, exit code 3).
+    stations = account_for(settings.account_settings()).client.get_stations(settings.station_id)
     ports = sorted(stations[0].ports) if stations else []
     candidates = registry_rows_for(ports)
     device = build_device(raw, candidates, f"devices/{args.config.stem}")
-    values, _errors = device.scrape()
-    # Keep what the station really returns, plus every control point (they read None until used).
-    rows = [row for row in candidates
-            if values.get(row["Volttron Point Name"]) is not None or row["Writable"] == "True"]
+    values, errors = device.scrape()
+    # Inventory fields the station leaves empty are attributes it does not have; the live data (status, load,
+    # alarms, sessions, rights) is kept even when empty right now, unless the API refused to give it.
+    kept, left_out = [], []
+    for row in candidates:
+        name = row["Volttron Point Name"]
+        inventory = row["Register Name"] == StationRegister.__name__
+        if name in errors or (inventory and values.get(name) is None):
+            left_out.append(name)
+        else:
+            kept.append(row)
     target = args.output.open("w", newline="", encoding="utf-8") if args.output else out
     try:
         writer = csv.DictWriter(target, fieldnames=list(candidates[0]), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(kept)
     finally:
         if args.output:
             target.close()
-    if args.output:
-        out.write(f"wrote {len(rows)} points for station {settings.station_id} (ports {ports}) to "
-                  f"{args.output}\n")
+    report = out if args.output else sys.stderr  # keep stdout pure CSV when the CSV goes there
+    where = f" to {args.output}" if args.output else ""
+    report.write(f"wrote {len(kept)} points for station {settings.station_id} "
+                 f"(port(s) {', '.join(map(str, ports)) or 'none'}){where}\n")
+    if left_out:
+        reasons = sorted({errors[name] for name in left_out if name in errors})
+        report.write(f"left out {len(left_out)} attribute(s) the station does not return: {', '.join(left_out)}\n")
+        for reason in reasons:
+            report.write(f"  because: {reason}\n")
     return EXIT_OK
 
+
+# -- demo --------------------------------------------------------------------------------------------------------
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from chargepoint_simulator import Simulator
@@ -194,77 +297,228 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from .config import read_registry_csv
     from .device import build_device, read_config_file, registry_path_for
 
-    raw = read_config_file(args.config) if args.config.exists() else {
-        "driver_config": {}, "driver_type": "chargepoint", "registry_config": "config://chargepoint.csv"}
-    registry = args.registry or (registry_path_for(args.config, raw) if args.config.exists() else None)
-    rows = read_registry_csv(registry) if registry and registry.exists() else registry_rows_for([1, 2])
-    username, password = "demo-license-key", "demo-password"
-    with Simulator(stations=args.stations, seed=7, username=username, password=password, port=0,
-                   propagation_delay=2.0) as sim:
-        station_id = sim.model.station_ids()[0]
-        out.write(f"ChargePoint simulator at {sim.url} ({args.stations} stations); driving station {station_id}\n")
+    started = time.monotonic()
+    if args.config.exists():
+        raw = read_config_file(args.config)
+        registry = args.registry or registry_path_for(args.config, raw)
+        rows = read_registry_csv(registry)
+        source = f"{args.config} + {registry.name if not args.registry else registry}"
+    else:
+        raw = {"driver_config": {}, "driver_type": "chargepoint", "registry_config": "config://chargepoint.csv"}
+        rows = read_registry_csv(args.registry) if args.registry else registry_rows_for([1, 2])
+        source = f"{args.registry or 'the built-in registry'} ({args.config} not found)"
+
+    with Simulator(stations=args.stations, seed=7, username=DEMO_USERNAME, password=DEMO_PASSWORD, port=0,
+                   propagation_delay=DEMO_PROPAGATION) as sim:
+        configured = str((raw.get("driver_config") or raw.get("remote_config") or raw).get("stationID", ""))
+        station_id = configured if sim.model.has_station(configured) else sim.model.station_ids()[0]
+        out.write(f"ChargePoint API simulator listening at {sim.url} ({args.stations} stations, no account needed)\n")
+        # cacheExpiration 0: every poll asks the API, so the demo shows the station's changes as they happen.
         device = build_device(raw, rows, "devices/demo/cp1", {
-            "stationID": station_id, "username": username, "password": password, "wsdl": sim.wsdl_url,
-            "cacheExpiration": min(args.interval, 1.0), "timeout": 5})
-        out.write(f"{len(device.point_names)} points configured from {registry or 'the built-in registry'}\n\n")
+            "stationID": station_id, "username": DEMO_USERNAME, "password": DEMO_PASSWORD, "wsdl": sim.wsdl_url,
+            "cacheExpiration": 0, "timeout": 5})
+        out.write(f"Driver configured from {source}: {len(device.point_names)} points of station {station_id}, "
+                  f"pointed at the simulator\n\n")
+        out.flush()
+
+        values: dict[str, Any] = {}
         for cycle in range(1, args.cycles + 1):
-            started = time.monotonic()
-            values, errors = device.scrape()
-            out.write(f"[poll {cycle}/{args.cycles}] {len(values) - len(errors)} values, {len(errors)} errors, "
-                      f"{sum(sim.calls.values())} API calls so far\n")
-            if cycle == args.cycles:
-                _print_table(device, values, errors, out)
-            time.sleep(max(0.0, args.interval - (time.monotonic() - started)))
-        _demo_shed(device, out)
+            if cycle > 1:
+                time.sleep(args.interval)
+            calls_before, poll_started = sum(sim.calls.values()), time.monotonic()
+            previous, (values, errors) = values, device.scrape()
+            filled = sum(value is not None for value in values.values())
+            out.write(f"[poll {cycle}/{args.cycles}] {len(device.point_names)} points: {filled} with a value, "
+                      f"{len(values) - filled} empty, {len(errors)} errors; "
+                      f"{sum(sim.calls.values()) - calls_before} API calls in {time.monotonic() - poll_started:.2f} s"
+                      f"{_changes(previous, values)}\n")
+            out.flush()
+        out.write("\n")
+        _print_table(device, values, errors, out)
+        status = _demo_shed(device, values, out)
+        out.write(f"\nDone in {time.monotonic() - started:.1f} s: {args.cycles} poll(s) and a load shed, "
+                  f"{sum(sim.calls.values())} API calls in all.\n"
+                  "With your own account: put its stationID, username and password (or $CHARGEPOINT_PASSWORD) in "
+                  "chargepoint.config, then\n"
+                  "  chargepoint-driver check chargepoint.config --online\n"
+                  "  chargepoint-driver scrape chargepoint.config\n")
+    return status
+
+
+def _demo_shed(device: Any, values: dict[str, Any], out: TextIO) -> int:
+    """Shed load on one port, show the API accept it, the station apply it, then clear it."""
+    loads = {(register.attribute_name, register.port): register.point_name
+             for register in device.interface.point_map.values() if register.source.value == "getLoad"}
+    ports = sorted({port for (name, port) in loads if name == "allowedLoad" and port})
+    if not ports:
+        out.write("\n(no port-level allowedLoad point in the registry: skipping the load-shed demo)\n")
+        return EXIT_OK
+    # Prefer a port that is charging, so the shed visibly lowers its load.
+    port = max(ports, key=lambda p: values.get(loads.get(("portLoad", p), ""), None) or 0.0)
+    allowed = loads[("allowedLoad", port)]
+    watched = [name for name in (allowed, loads.get(("shedState", port)), loads.get(("portLoad", port))) if name]
+
+    out.write(f"\nLoad shed: cap port {port} at {DEMO_SHED_KW:g} kW by writing {allowed} := {DEMO_SHED_KW:g}\n")
+    readback = device.set(allowed, DEMO_SHED_KW)
+    out.write(f"  the API accepted the write (shedLoad); read-back right away: {allowed} = {_show(readback)}, "
+              f"still the old value.\n  The station applies a shed after a delay (here {DEMO_PROPAGATION:g} s; "
+              f"a real one may take a minute). Reading until it shows:\n")
+    if not _wait_for(device, watched, lambda now: now[allowed] == DEMO_SHED_KW, out):
+        out.write("  the station did not apply the shed in time\n")
+        return EXIT_API
+
+    clear = loads.get(("shedState", port)) or loads.get(("shedState", None))
+    if clear is None:
+        out.write("(no shedState point in the registry: the shed is cleared with allowedLoad := None)\n")
+        clear, clear_value = allowed, None
+    else:
+        clear_value = 0
+    out.write(f"\nClear the shed: {clear} := {clear_value} (the API clears every shed of the station at once)\n")
+    readback = device.set(clear, clear_value)
+    out.write(f"  the API accepted the write (clearShedState); read-back right away: {clear} = {_show(readback)}, "
+              f"still shed.\n  Reading until the station applies the clear:\n")
+    if not _wait_for(device, watched, lambda now: now[allowed] is None, out):
+        out.write("  the station did not clear the shed in time\n")
+        return EXIT_API
     return EXIT_OK
 
 
-def _demo_shed(device: Any, out: TextIO) -> None:
-    names = set(device.point_names)
-    point = next((n for n in ("allowedLoadPort1", "allowedLoad") if n in names), None)
-    if point is None:
-        out.write("\n(no allowedLoad point in the registry: skipping the load-shed demo)\n")
-        return
-    out.write(f"\nShedding load: {point} := 3.0 kW\n")
-    readback = device.set(point, 3.0)
-    out.write(f"  accepted by the API; immediate read-back: {_show(readback)} (the station has not applied it yet)\n")
-    value = _wait_for(device, point, lambda v: v == 3.0, out)
-    out.write(f"  after propagation: {point} = {_show(value)}\n")
-    clear = next((n for n in ("shedStatePort1", "shedState") if n in names), None)
-    if clear:
-        out.write(f"Clearing the shed: {clear} := 0\n")
-        device.set(clear, 0)
-        value = _wait_for(device, point, lambda v: v is None, out)
-        out.write(f"  after propagation: {point} = {_show(value)}\n")
+def _wait_for(device: Any, names: list[str], done: Callable[[dict[str, Any]], bool], out: TextIO,
+              limit: float = 20.0, every: float = 0.5) -> bool:
+    """Re-read ``names`` every ``every`` seconds, printing each read, until ``done`` or ``limit`` seconds."""
+    topics = [device.topic(name) for name in names]
+    strip = len(device.base_topic) + 1
+    started = time.monotonic()
+    while True:
+        results, errors = device.interface.get_multiple_points(topics)
+        now = {topic[strip:]: results.get(topic) for topic in topics}
+        elapsed = time.monotonic() - started
+        shown = ", ".join(f"{name} = {_show(now[name])}{_unit(device, name, now[name])}" for name in names)
+        finished = done(now)
+        out.write(f"  {elapsed:4.1f} s  {shown}{'  <- applied by the station' if finished else ''}"
+                  f"{'  (' + '; '.join(set(errors.values())) + ')' if errors else ''}\n")
+        out.flush()
+        if finished:
+            return True
+        if elapsed >= limit:
+            return False
+        time.sleep(every)
 
 
-def _wait_for(device: Any, point: str, done: Callable[[Any], bool], out: TextIO, limit: float = 20.0) -> Any:
-    deadline = time.monotonic() + limit
-    value = None
-    while time.monotonic() < deadline:
-        values, _errors = device.scrape()
-        value = values.get(point)
-        if done(value):
-            return value
-        out.write("  . waiting for the station to apply the change\n")
-        time.sleep(1.0)
-    return value
+def _changes(previous: dict[str, Any], values: dict[str, Any], limit: int = 3) -> str:
+    if not previous:
+        return ""
+    changed = [name for name, value in values.items() if name in previous and previous[name] != value]
+    if not changed:
+        return "; nothing changed"
+    shown = ", ".join(f"{name} {_show(previous[name])} -> {_show(values[name])}" for name in changed[:limit])
+    more = f" and {len(changed) - limit} more" if len(changed) > limit else ""
+    return f"; changed: {shown}{more}"
 
+
+# -- output helpers ----------------------------------------------------------------------------------------------
 
 def _print_table(device: Any, values: dict[str, Any], errors: dict[str, str], out: TextIO) -> None:
-    width = max((len(n) for n in device.point_names), default=10)
-    out.write(f"{'point':<{width}}  {'value':<32}  units\n")
-    out.write(f"{'-' * width}  {'-' * 32}  {'-' * 12}\n")
-    for name in device.point_names:
-        units = device.register(name).get_units()
-        shown = f"ERROR: {errors[name]}" if name in errors else _show(values.get(name))
-        out.write(f"{name:<{width}}  {shown:<32}  {units}\n")
+    """Point, value and units, one row per point; errors are listed once each below the table."""
+    names = device.point_names
+    cells = {name: ("ERROR (see below)" if name in errors else _clip(_show(values.get(name)), VALUE_WIDTH))
+             for name in names}
+    point_width = max((len(name) for name in names), default=5)
+    value_width = max([len("value"), *(len(cell) for cell in cells.values())])
+    out.write(f"{'point':<{point_width}}  {'value':<{value_width}}  units\n")
+    out.write(f"{'-' * point_width}  {'-' * value_width}  {'-' * 5}\n")
+    for name in names:
+        units = _clip(device.register(name).get_units(), UNITS_WIDTH)
+        out.write(f"{name:<{point_width}}  {cells[name]:<{value_width}}  {units}".rstrip() + "\n")
+    if any(_show(values.get(name)) != cells[name] for name in names if name not in errors):
+        out.write(f"(values longer than {VALUE_WIDTH} characters are shortened; --json shows them whole)\n")
+    by_message: dict[str, list[str]] = {}
+    for name, message in errors.items():
+        by_message.setdefault(message, []).append(name)
+    if by_message:
+        out.write(f"\n{len(errors)} point(s) could not be read:\n")
+        for message, points in by_message.items():
+            out.write(f"  {message}\n    points: {', '.join(points)}\n")
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, dict):
+    if isinstance(value, (dict, list)):
         return json.dumps(value, default=str)
     return "None" if value is None else str(value)
+
+
+def _unit(device: Any, name: str, value: Any) -> str:
+    units = device.register(name).get_units()
+    return f" {units}" if value is not None and units == "kW" else ""
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _same(readback: Any, written: str) -> bool:
+    if readback is None or written.strip().lower() in ("none", "null", ""):
+        return readback is None and written.strip().lower() in ("none", "null", "")
+    try:
+        return float(readback) == float(written)
+    except (TypeError, ValueError):
+        return str(readback) == written
+
+
+def _summary(problems: list[str]) -> str:
+    """One line: the only problem, or the first and how many more (``check`` lists them all)."""
+    lines = [" ".join(problem.split()) for problem in problems] or ["(no details)"]
+    if len(lines) == 1:
+        return lines[0]
+    return f"{len(lines)} problems; the first: {lines[0]} (chargepoint-driver check lists them all)"
+
+
+def _fail(message: str) -> None:
+    print(" ".join(message.split()), file=sys.stderr)
+
+
+class _KnownNoise(logging.Filter):
+    """Drops the platform's notice that no interface plugins are installed (this driver uses none)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "volttron.driver.base.interfaces"
+                    and "volttron.driver.plugins" in record.getMessage())
+
+
+@contextmanager
+def _stderr_logging(verbosity: int) -> Iterator[None]:
+    """Log to the current stderr for the duration of one command (WARNING, -v INFO, -vv DEBUG)."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if verbosity == 0:
+        handler.addFilter(_KnownNoise())
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(level)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+
+
+@contextmanager
+def _quiet_failed_greenlets(expected: type[BaseException]) -> Iterator[None]:
+    """Keep gevent's hub from printing a traceback for each read that failed with one of our errors.
+
+    The interface reads its sources in greenlets and turns their failures into per-point errors; gevent would
+    also print each of them to stderr, burying the one-line reason this command gives.
+    """
+    import gevent
+    hub = gevent.get_hub()
+    previous = hub.NOT_ERROR
+    hub.NOT_ERROR = (*previous, expected)
+    try:
+        yield
+    finally:
+        hub.NOT_ERROR = previous
 
 
 if __name__ == "__main__":  # pragma: no cover
