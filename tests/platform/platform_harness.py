@@ -106,6 +106,12 @@ def pids_with_env(name: str, value: str, prefix: bool = False) -> list[int]:
     return found
 
 
+def _terminate_with_parent() -> None:
+    """In a child before exec: ask the kernel for SIGTERM when the parent dies (prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
+
+
 def end_processes(pids: list[int], grace: float = 10) -> list[int]:
     """SIGTERM, then SIGKILL after grace s, the given pids; returns those still alive at the end (should be none)."""
     def alive(pid: int) -> bool:
@@ -141,6 +147,7 @@ class Platform:
         self.process: subprocess.Popen | None = None
         self._clients: list[BusClient] = []
         self._lock_file = None
+        self._reaper: subprocess.Popen | None = None
 
     # ----- life cycle
     def start(self) -> None:
@@ -169,13 +176,20 @@ class Platform:
         os.chmod(runs, 0o755)
         self.home = Path(tempfile.mkdtemp(prefix="vhome-", dir=runs))
         (self.home / "inputs").mkdir()
+        # A watchdog that outlives this process: when our end of its pipe closes (normal stop, or this process
+        # killed outright), it ends whatever still runs with this VOLTTRON_HOME (agents survive their platform).
+        self._reaper = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--reap", str(self.home)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True)
         self.env = prepare_environment(self.home)
         self._give_to_user(self.home)
         log = open(self.home / "platform.out", "wb")
+        # If this test process dies without its clean-up (SIGKILL), the platform gets SIGTERM from the kernel;
+        # the next run also ends whatever a killed run left behind.
+        volttron = [str(self.env.venv / "bin" / "volttron"), "-vv", "-l", str(self.log_path)]
         self.process = subprocess.Popen(
-            self._as_user([str(self.env.venv / "bin" / "volttron"), "-vv", "-l", str(self.log_path)]),
-            env=self.user_env(), cwd=self.home, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            self._as_user(volttron, pdeathsig=True), env=self.user_env(), cwd=self.home, stdin=subprocess.DEVNULL,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=None if self.env.as_root else _terminate_with_parent)
         log.close()
 
         def ready() -> bool:
@@ -205,6 +219,11 @@ class Platform:
                     self.process.wait(timeout=10)
             return survivors
         finally:
+            if self._reaper is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    self._reaper.stdin.close()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._reaper.wait(timeout=30)
             if self._lock_file is not None:
                 self._lock_file.close()  # releases the lock
                 self._lock_file = None
@@ -225,10 +244,12 @@ class Platform:
         env.update(extra)
         return env
 
-    def _as_user(self, cmd: list[str]) -> list[str]:
+    def _as_user(self, cmd: list[str], pdeathsig: bool = False) -> list[str]:
         if not self.env.as_root:
             return cmd
-        return ["setpriv", "--reuid", self.env.user, "--regid", self.env.user, "--clear-groups", *cmd]
+        # setpriv sets the parent-death signal after changing user (a change of user clears it).
+        death = ["--pdeathsig", "TERM"] if pdeathsig else []
+        return ["setpriv", "--reuid", self.env.user, "--regid", self.env.user, "--clear-groups", *death, *cmd]
 
     def _give_to_user(self, path: Path) -> None:
         if self.env.as_root:
@@ -503,3 +524,13 @@ def running_platform() -> Iterator[Platform]:
         survivors = platform.stop()
         if survivors:
             raise PlatformError(f"processes survived the platform's shutdown: {survivors}")
+
+
+def _reap(volttron_home: str) -> None:
+    """The watchdog's body: wait for stdin to close, then end every process left with this VOLTTRON_HOME."""
+    sys.stdin.read()
+    end_processes(pids_with_env("VOLTTRON_HOME", volttron_home))
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--reap"]:
+    _reap(sys.argv[2])
