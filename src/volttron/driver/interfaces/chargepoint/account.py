@@ -136,7 +136,7 @@ class Account:
             if hit:
                 results[source] = _unwrap(value)
             else:
-                pending[source] = gevent.spawn(self.read, source, station_id, max_age)
+                pending[source] = gevent.spawn(self._read_or_error, source, station_id, max_age)
         if pending:
             gevent.joinall(list(pending.values()), timeout=self.settings.timeout + POLL_MARGIN)
         for source, greenlet in pending.items():
@@ -145,11 +145,16 @@ class Account:
                 results[source] = ApiTimeout(f"{source.value}: no answer within {self.settings.timeout:g} s")
             elif greenlet.successful():
                 results[source] = greenlet.value
-            elif isinstance(greenlet.exception, ChargePointError):
-                results[source] = greenlet.exception
             else:
                 results[source] = TransportError(f"{source.value}: interrupted ({greenlet.exception!r})")
         return results
+
+    def _read_or_error(self, source: Source, station_id: str, max_age: float) -> Any:
+        # Errors come back as values: a greenlet that raised would also be reported on stderr by gevent's hub.
+        try:
+            return self.read(source, station_id, max_age)
+        except ChargePointError as exc:
+            return exc
 
     def read(self, source: Source, station_id: str, max_age: float) -> Any:
         """The data of one source for one station, from the cache when younger than ``max_age`` seconds."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import http.client
 import logging
 import socket
-from gevent.lock import RLock
+from gevent.lock import BoundedSemaphore, RLock
 import urllib.error
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -43,6 +43,7 @@ NO_ALARMS = 153
 STATIONS_PAGE = 500
 ALARMS_PAGE = 500
 MAX_PAGES = 1000
+MAX_CONCURRENT_CALLS = 8  # API calls one client has under way at once
 
 _prototypes: dict[str, suds.client.Client] = {}
 _prototypes_lock = RLock()
@@ -107,7 +108,8 @@ class ChargePointClient:
 
     def __init__(self, username: str, password: str, *, wsdl: str | Path | None = None,
                  endpoint: str | None = None, timeout: float = 10.0, ca_file: str | None = None,
-                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
+                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+                 max_concurrent_calls: int = MAX_CONCURRENT_CALLS) -> None:
         self.username = username
         self.timeout = float(timeout)
         self.wsdl = wsdl_url(wsdl)
@@ -119,6 +121,8 @@ class ChargePointClient:
             endpoint = PRODUCTION_ENDPOINT
         if endpoint:
             options["location"] = endpoint
+        # Polls of many devices must not open hundreds of connections to the API at once.
+        self._slots = BoundedSemaphore(max_concurrent_calls)
         options["nosend"] = True
         prototype = _prototype(self.wsdl, self.timeout, ca_file)
         self._suds = _share(prototype, **options)
@@ -142,7 +146,8 @@ class ChargePointClient:
         suds only builds the request envelope; the transport sends it and :mod:`.replies` reads the answer.
         """
         try:
-            with gevent.Timeout(self.timeout + 1.0, ApiTimeout(f"{operation}: no answer within {self.timeout:g} s")):
+            with gevent.Timeout(self.timeout + 1.0, ApiTimeout(f"{operation}: no answer within {self.timeout:g} s")), \
+                    self._slots:
                 envelope = getattr(self._suds.service, operation)(**arguments).envelope
                 request = Request(self.endpoint, envelope)
                 request.headers = {"Content-Type": "text/xml; charset=utf-8",
