@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     handlers: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
         "demo": _demo, "scrape": _scrape, "set": _set, "check": _check, "registry": _registry,
     }
-    with _stderr_logging(args.verbose), _quiet_failed_greenlets(ChargePointError):
+    with _stderr_logging(args.verbose):
         try:
             return handlers[args.command](args, out)
         except ConfigError as exc:
@@ -130,9 +130,18 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
 
 # -- commands ----------------------------------------------------------------------------------------------------
 
+def _load_device(args: argparse.Namespace) -> Any:
+    """The device as the platform would configure it from CONFIG and its registry."""
+    from .config import load_device_settings
+    from .device import load_device, read_config_file
+    # Validated from the file first, so that problems name the file and a password left out of the file (and
+    # not in the environment) is reported as missing.
+    load_device_settings(read_config_file(args.config), str(args.config))
+    return load_device(args.config, args.registry)
+
+
 def _scrape(args: argparse.Namespace, out: TextIO) -> int:
-    from .device import load_device
-    device = load_device(args.config, args.registry)
+    device = _load_device(args)
     values, errors = device.scrape()
     if args.json:
         json.dump({"values": values, "errors": errors}, out, default=str, sort_keys=True)
@@ -148,9 +157,8 @@ def _scrape(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _set(args: argparse.Namespace, out: TextIO) -> int:
-    from .device import load_device
     from .exceptions import ApiError, AuthError, SoapFault, WriteRejected
-    device = load_device(args.config, args.registry)
+    device = _load_device(args)
     try:
         readback = device.set(args.point, args.value)
     except WriteRejected as exc:
@@ -167,7 +175,7 @@ def _set(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     units = device.register(args.point).get_units()
     out.write(f"{args.point} := {args.value} accepted by the API\n")
-    out.write(f"read-back: {args.point} = {_show(readback)} {units}\n")
+    out.write(f"read-back: {args.point} = {_show(readback)}{f' {units}' if readback is not None else ''}\n")
     if not _same(readback, args.value):
         out.write("(the read-back shows the station's state: a shed or clear takes effect once the station applies "
                   "it, which may take a minute; scrape again to see it)\n")
@@ -502,23 +510,6 @@ def _stderr_logging(verbosity: int) -> Iterator[None]:
     finally:
         root.removeHandler(handler)
         root.setLevel(previous)
-
-
-@contextmanager
-def _quiet_failed_greenlets(expected: type[BaseException]) -> Iterator[None]:
-    """Keep gevent's hub from printing a traceback for each read that failed with one of our errors.
-
-    The interface reads its sources in greenlets and turns their failures into per-point errors; gevent would
-    also print each of them to stderr, burying the one-line reason this command gives.
-    """
-    import gevent
-    hub = gevent.get_hub()
-    previous = hub.NOT_ERROR
-    hub.NOT_ERROR = (*previous, expected)
-    try:
-        yield
-    finally:
-        hub.NOT_ERROR = previous
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,59 @@
+"""Constants and helpers shared by the ``chargepoint-driver`` tests (a module name unique across test folders)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_CONFIG = ROOT / "chargepoint.config"
+SAMPLE_CSV = ROOT / "chargepoint.csv"
+SCRIPT = Path(sys.executable).with_name("chargepoint-driver")
+USERNAME = "cli-license-key-0123456789"
+PASSWORD = "Cli-s3cret-Passw0rd-7f3a"
+WRONG_PASSWORD = "Wr0ng-Passw0rd-c41d"
+SECRETS = (PASSWORD, WRONG_PASSWORD)
+
+
+@dataclass
+class Result:
+    """What one ``main(argv)`` call produced."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        """stdout as exactly one JSON document (fails on anything before or after it)."""
+        return json.loads(self.out)
+
+    @property
+    def err_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.strip()]
+
+
+def sample_rows() -> list[dict[str, str]]:
+    with SAMPLE_CSV.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def sample_point_names() -> list[str]:
+    return [row["Volttron Point Name"] for row in sample_rows()]
+
+
+def csv_text(rows: list[dict[str, str]]) -> str:
+    target = io.StringIO()
+    writer = csv.DictWriter(target, fieldnames=list(sample_rows()[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return target.getvalue()
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
