@@ -66,6 +66,14 @@ class TestOffline:
         result = cli("check", config)
         assert result.code == 1 and "key 'driver_type', value 'bacnet'" in result.out
 
+    def test_what_only_the_platform_checks_is_checked_too(self, device_config, cli) -> None:
+        # check ends by configuring the interface as the platform does, so its own keys are validated as well.
+        config = device_config()
+        raw = json.loads(config.read_text())
+        config.write_text(json.dumps({**raw, "driver_config": {**raw["driver_config"], "plugins": 5}}))
+        result = cli("check", config)
+        assert result.code == 1 and f"{config}, key 'plugins': Input should be a valid list" in result.out
+
 
 class TestOnline:
     def test_good_credentials_and_station(self, sim, device_config, cli) -> None:

@@ -73,3 +73,7 @@ class TestRegistry:
         result = cli("registry", device_config(station_id="1:99999"), "-o", target)
         assert result.code == 3 and len(result.err_lines) == 1 and "102" in result.err
         assert not target.exists()
+
+    def test_unwritable_output_exits_2(self, device_config, cli, tmp_path) -> None:
+        result = cli("registry", device_config(), "-o", tmp_path / "no-such-dir" / "out.csv")
+        assert result.code == 2 and len(result.err_lines) == 1 and "cannot write" in result.err

@@ -125,11 +125,14 @@ class TestConfigErrors:
         ("missing key", "key 'stationID': required key is missing"),
         ("bad registry row", "column 'Register Name', value 'NoSuchRegister'"),
         ("missing registry", "cannot read registry"),
+        ("platform key", "key 'plugins': Input should be a valid list"),
     ])
     def test_exit_2_with_a_one_line_reason_and_no_api_call(self, sim, device_config, cli, tmp_path,
                                                             breakage, expected) -> None:
         if breakage == "missing key":
             config = device_config(stationID=None)
+        elif breakage == "platform key":
+            config = device_config(plugins=5)
         elif breakage == "bad registry row":
             rows = sample_rows()
             rows[4] = {**rows[4], "Register Name": "NoSuchRegister"}

@@ -28,8 +28,6 @@ DEMO_SHED_KW = 3.0
 VALUE_WIDTH = 40  # table cells longer than this are shortened (--json shows them whole)
 UNITS_WIDTH = 24
 
-_log = logging.getLogger(__name__)
-
 
 # -- command line ------------------------------------------------------------------------------------------------
 
@@ -113,9 +111,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             _fail(f"configuration error: {_summary(exc.problems)}")
             return EXIT_CONFIG
         except ValidationError as exc:
-            # Only the platform's own config models get here; their inputs are not echoed (one may be a password).
-            problems = [f"key '{'.'.join(map(str, e['loc']))}': {e['msg']}" for e in exc.errors()]
-            _fail(f"configuration error: {_summary(problems)}")
+            _fail(f"configuration error: {_summary(_validation_problems(exc, str(args.config)))}")
             return EXIT_CONFIG
         except AuthError as exc:
             _fail(f"error: the API refused the credentials ({exc})")
@@ -183,9 +179,11 @@ def _set(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:
+    from pydantic import ValidationError
+
     from .chargepoint_registers import validate_rows
     from .config import load_device_settings, read_registry_csv, registry_rows
-    from .device import read_config_file, registry_path_for
+    from .device import build_device, read_config_file, registry_path_for
     from .exceptions import ConfigError
 
     problems: list[str] = []
@@ -213,6 +211,14 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
             problems.extend(exc.problems)
     else:
         out.write("registry not checked: the config could not be read (give it with --registry)\n")
+    if not problems and raw is not None and registry is not None:
+        # Finally configure the interface exactly as the platform would (no API call), for what only it checks.
+        try:
+            build_device(raw, read_registry_csv(registry), f"devices/{args.config.stem}")
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+        except ValidationError as exc:
+            problems.extend(_validation_problems(exc, str(args.config)))
     for problem in problems:
         out.write(f"problem: {problem}\n")
     if problems:
@@ -277,7 +283,11 @@ def _registry(args: argparse.Namespace, out: TextIO) -> int:
             left_out.append(name)
         else:
             kept.append(row)
-    target = args.output.open("w", newline="", encoding="utf-8") if args.output else out
+    try:
+        target = args.output.open("w", newline="", encoding="utf-8") if args.output else out
+    except OSError as exc:
+        _fail(f"cannot write {args.output}: {exc.strerror or exc}")
+        return EXIT_CONFIG
     try:
         writer = csv.DictWriter(target, fieldnames=list(candidates[0]), lineterminator="\n")
         writer.writeheader()
@@ -479,6 +489,11 @@ def _summary(problems: list[str]) -> str:
     if len(lines) == 1:
         return lines[0]
     return f"{len(lines)} problems; the first: {lines[0]} (chargepoint-driver check lists them all)"
+
+
+def _validation_problems(exc: Any, where: str) -> list[str]:
+    # Only the platform's own config models raise these here; their inputs are not echoed (one may be a password).
+    return [f"{where}, key '{'.'.join(map(str, e['loc']))}': {e['msg']}" for e in exc.errors()]
 
 
 def _fail(message: str) -> None:
