@@ -52,25 +52,37 @@ def test_two_devices_on_one_account_share_calls(sim, make_device):
     gevent.joinall(results, timeout=30, raise_error=True)
     assert all(r.value[1] == {} for r in results)
     counts = calls(sim)
-    assert all(counts[op] == 1 for op in METHODS if op != "getLoad"), counts
-    assert counts["getLoad"] <= 2, counts
+    shared = ("getStations", "getStationStatus", "getAlarms", "getStationRights")
+    assert all(counts[op] == 1 for op in shared), counts
+    assert counts["getLoad"] <= 2 and counts["getChargingSessionData"] <= 2, counts
     assert results[0].value[0]["stationID"] == first and results[1].value[0]["stationID"] == second
+
+
+def poll_cycle(fleet) -> None:
+    cycle = [gevent.spawn(d.scrape) for d in fleet]
+    gevent.joinall(cycle, timeout=60, raise_error=True)
+    assert all(g.value[1] == {} for g in cycle)
 
 
 def test_calls_per_cycle_do_not_grow_with_the_number_of_devices(make_device):
     with Simulator(stations=64, seed=5, username=USERNAME, password=PASSWORD, port=0) as big:
         ids = big.model.station_ids()
         per_cycle = {}
-        for devices in (4, 16, 64):
+        for devices in (4, 16, 32, 64):
             forget_accounts()
-            big.reset_calls()
             fleet = [make_device(ids[i], name=f"cp{i}", wsdl=big.wsdl_url) for i in range(devices)]
-            cycle = [gevent.spawn(d.scrape) for d in fleet]
-            gevent.joinall(cycle, timeout=60, raise_error=True)
-            assert all(g.value[1] == {} for g in cycle)
+            poll_cycle(fleet)  # the first cycle learns the organisation's size and groups
+            fleet[0].interface.account.cache.invalidate(lambda key: True)
+            big.reset_calls()
+            poll_cycle(fleet)
             per_cycle[devices] = calls(big)
-        # Organisation-wide answers cost the same pages whatever the fleet; getLoad one call per covering group.
-        others = [{op: n for op, n in counts.items() if op != "getLoad"} for counts in per_cycle.values()]
-        assert others[0] == others[1] == others[2], per_cycle
-        assert others[0]["getStationStatus"] == 1 and others[0]["getStations"] == 1
+        # Organisation-wide answers cost the same whatever the fleet; getLoad one call per covering group.
+        steady = [{op: counts[op] for op in ("getStations", "getStationStatus", "getAlarms", "getStationRights")}
+                  for counts in per_cycle.values()]
+        assert all(counts == steady[0] for counts in steady), per_cycle
+        assert steady[0]["getStationStatus"] == 1 and steady[0]["getStations"] == 1
         assert all(counts["getLoad"] <= len(big.model.groups) for counts in per_cycle.values()), per_cycle
+        # Sessions are asked per station for small fleets and for the organisation once the fleet is at least
+        # half of it, so they never cost more than one call per device, and stop growing from there.
+        assert all(per_cycle[n]["getChargingSessionData"] <= n for n in per_cycle), per_cycle
+        assert per_cycle[64]["getChargingSessionData"] == per_cycle[32]["getChargingSessionData"], per_cycle

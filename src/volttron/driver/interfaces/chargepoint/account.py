@@ -27,7 +27,7 @@ from .models import Session, StationInfo, StationLoad
 _log = logging.getLogger(__name__)
 
 POLL_MARGIN = 2.0  # seconds a poll may run past the API timeout before its unfinished reads are abandoned
-SESSION_OVERLAP = timedelta(hours=24)  # how far back each session refresh looks, for sessions still being closed
+SESSION_OVERLAP = timedelta(hours=24)  # longest session a refresh is sure to catch
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,8 @@ class Account:
         self._health: dict[Source, _Health] = {source: _Health() for source in Source}
         self._degraded = False
         self._sessions: dict[str, dict[int | None, Session]] = {}
-        self._sessions_since: datetime | None = None
+        self._sessions_since: dict[str, datetime] = {}  # per station, or "*" for the organisation
+        self._org_size: int | None = None  # stations in the organisation, once an org-wide inventory was read
         self._groups: dict[str, list[str]] = {}  # station -> ids of the groups it belongs to
         self.batching = True  # False asks per station, as the old driver did (the benchmark compares both)
         self._max_age_seen = 0.0
@@ -118,8 +119,14 @@ class Account:
     def stations(self) -> list[str]:
         return sorted(self._stations)
 
-    def _batched(self, station_id: str) -> bool:
-        return self.batching and len(self._stations) > 1 and station_id in self._stations
+    def _batched(self, source: Source, station_id: str) -> bool:
+        if not (self.batching and len(self._stations) > 1 and station_id in self._stations):
+            return False
+        if source is Source.SESSIONS:
+            # Organisation-wide session history is large (every station's last day): worth it only when the
+            # configured stations are a good share of the organisation.
+            return self._org_size is not None and 2 * len(self._stations) >= self._org_size
+        return True
 
     # -- reads ---------------------------------------------------------------------------------------------------
 
@@ -143,10 +150,11 @@ class Account:
             if not greenlet.ready():
                 greenlet.kill(block=False)
                 results[source] = ApiTimeout(f"{source.value}: no answer within {self.settings.timeout:g} s")
-            elif greenlet.successful():
-                results[source] = greenlet.value
+            elif greenlet.successful() and not _stray(greenlet.value):
+                results[source] = greenlet.value  # data, or the ChargePointError it failed with
             else:
-                results[source] = TransportError(f"{source.value}: interrupted ({greenlet.exception!r})")
+                results[source] = TransportError(f"{source.value}: interrupted "
+                                                 f"({greenlet.exception or greenlet.value!r})")
         return results
 
     def _read_or_error(self, source: Source, station_id: str, max_age: float) -> Any:
@@ -163,7 +171,7 @@ class Account:
         hit, value = self.cache.get(key, max_age)
         if hit:
             return _unwrap(value)
-        batched = self._batched(station_id)
+        batched = self._batched(source, station_id)
         flight = (source, "*") if batched else key
         wait = self.settings.timeout + POLL_MARGIN
         self.cache.single_flight(flight, lambda: self._guarded(source, lambda: self._fetch(source, station_id,
@@ -184,6 +192,8 @@ class Account:
         if source is Source.STATIONS:
             found = {s.station_id: s for s in client.get_stations(one)}
             self._remember_groups(found.values())
+            if one is None:
+                self._org_size = len(found)
         elif source is Source.STATUS:
             found = client.get_station_status(ids)
         elif source is Source.LOAD:
@@ -227,18 +237,20 @@ class Account:
         return found
 
     def _fetch_sessions(self, one: str | None, ids: list[str]) -> dict[str, list[Session]]:
-        # Sessions come oldest first, 100 a page: after the first full read, only the last day is asked again
-        # and merged, keeping the latest session per port.
-        since = self._sessions_since if one is None else None
-        started = datetime.now(timezone.utc)
-        for sid, sessions in self.client.get_charging_sessions(one, since).items():
+        # Sessions come oldest first, 100 a page. After a first full read only the day before the latest known
+        # session end is asked again (a session ending later started after that, unless it lasted a day), and
+        # the answers are merged, keeping the latest session per port.
+        scope = one or "*"
+        for sid, sessions in self.client.get_charging_sessions(one, self._sessions_since.get(scope)).items():
             latest = self._sessions.setdefault(sid, {})
             for session in sessions:
                 known = latest.get(session.port_number)
                 if known is None or _session_order(session) >= _session_order(known):
                     latest[session.port_number] = session
-        if one is None:
-            self._sessions_since = started - SESSION_OVERLAP
+        ends = [s.end_time for sid in ([one] if one else self._sessions) for s in self._sessions.get(sid, {}).values()
+                if s.end_time is not None]
+        if ends:
+            self._sessions_since[scope] = max(ends) - SESSION_OVERLAP
         return {sid: list(self._sessions.get(sid, {}).values()) for sid in ids}
 
     def _guarded(self, source: Source, call: Callable[[], Any]) -> Any:
@@ -294,6 +306,11 @@ class Account:
 def _session_order(session: Session) -> tuple[datetime, datetime]:
     floor = datetime.min.replace(tzinfo=timezone.utc)
     return (session.end_time or session.start_time or floor, session.start_time or floor)
+
+
+def _stray(value: Any) -> bool:
+    # A greenlet that ended with GreenletExit counts as successful, with the exception as its value.
+    return isinstance(value, BaseException) and not isinstance(value, ChargePointError)
 
 
 def _unwrap(value: Any) -> Any:
