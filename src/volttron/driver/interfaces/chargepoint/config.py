@@ -44,8 +44,11 @@ class DeviceSettings(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _password_from_environment(cls, data: Any) -> Any:
-        if isinstance(data, dict) and not data.get("password") and os.environ.get(PASSWORD_ENV):
-            data = {**data, "password": os.environ[PASSWORD_ENV]}
+        if isinstance(data, dict) and not data.get("password"):
+            # None or "" (e.g. an unset field of the platform's remote config) count as missing.
+            data = {key: value for key, value in data.items() if key != "password"}
+            if os.environ.get(PASSWORD_ENV):
+                data["password"] = os.environ[PASSWORD_ENV]
         return data
 
     @field_validator("password")
@@ -77,6 +80,9 @@ def flatten_device_config(raw: dict[str, Any]) -> dict[str, Any]:
     """Accept both the legacy shape (keys inside ``driver_config``) and the flat 2.x remote config."""
     flat = {k: v for k, v in raw.items() if k not in ("driver_config", "remote_config")}
     for nested in ("driver_config", "remote_config"):
+        if nested in raw and not isinstance(raw[nested], dict):
+            raise ConfigError(f"'{nested}' must be a JSON object with the ChargePoint keys, not "
+                              f"{type(raw[nested]).__name__}")
         if isinstance(raw.get(nested), dict):
             flat.update(raw[nested])
     return flat
