@@ -82,7 +82,10 @@ class ResponseCache:
         try:
             result = fetch()
         except BaseException as exc:
-            pending.set_exception(exc)
+            # A fetch stopped from outside (the poll that started it gave up) has no answer to share: the callers
+            # waiting for it get a timeout, not the GreenletExit meant for the one greenlet that was stopped.
+            pending.set_exception(exc if isinstance(exc, Exception)
+                                  else ApiTimeout("no answer: the shared call was given up before it finished"))
             # Nobody may be waiting: mark the exception retrieved so gevent does not report it as unhandled.
             pending.exception  # noqa: B018
             raise

@@ -158,6 +158,12 @@ class ChargePointClient:
                     body = exc.fp.read() if exc.fp is not None else b""
                     if exc.httpcode != 500 or not body.strip():
                         raise TransportError(f"{operation}: HTTP {exc.httpcode} {exc}") from None
+                    try:
+                        return read_reply(body, operation)  # the API sends its SOAP faults with HTTP 500
+                    except MalformedResponse:
+                        # A proxy's or server's own error page: say what happened, not that XML was bad.
+                        raise TransportError(f"{operation}: HTTP 500 {exc} (the answer is not a SOAP fault)") \
+                            from None
                 return read_reply(body, operation)
         except ChargePointError:
             raise

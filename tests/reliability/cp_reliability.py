@@ -1,0 +1,249 @@
+"""Helpers shared by the reliability tests (a module name unique across test folders).
+
+A crafted-response HTTP server, self-signed certificates, a log collector, a controllable clock and the checks
+the fault tests repeat.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import gc
+import ipaddress
+import logging
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import gevent
+from gevent.event import Event
+from gevent.pywsgi import WSGIServer
+
+from volttron.driver.interfaces.chargepoint.chargepoint_registers import Source
+from volttron.driver.interfaces.chargepoint.client import BUNDLED_WSDL
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_CONFIG = ROOT / "chargepoint.config"
+SAMPLE_CSV = ROOT / "chargepoint.csv"
+USERNAME = "reliability-license-key-0123"
+# Distinctive, and with characters XML escapes, so an escaped copy in an envelope would be found too.
+PASSWORD = "Pw-7f3Q&<tr0ub4dor>-zx"
+PASSWORD_FORMS = (PASSWORD, PASSWORD.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+FROZEN = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
+METHODS = tuple(source.value for source in Source)
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+CP_NS = "urn:dictionary:com.chargepoint.webservices"
+
+
+def sample_rows() -> list[dict[str, str]]:
+    with SAMPLE_CSV.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def envelope(inner: str, prolog: str = '<?xml version="1.0" encoding="UTF-8"?>') -> bytes:
+    return (f'{prolog}<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV}" xmlns:ns1="{CP_NS}">'
+            f"<SOAP-ENV:Body>{inner}</SOAP-ENV:Body></SOAP-ENV:Envelope>").encode("utf-8")
+
+
+def stage_sessions(sim: Any, station_id: str, count: int) -> None:
+    """Give a station ``count`` more completed sessions, all older than its own (so its latest stay latest)."""
+    station = sim.model.station(station_id)
+    template = min(station.sessions, key=lambda s: s.startTime)
+    for i in range(1, count + 1):
+        start = template.startTime - dt.timedelta(hours=2 * i)
+        station.sessions.append(dataclasses.replace(template, sessionID=template.sessionID + 10_000_000 + i,
+                                                    startTime=start, endTime=start + dt.timedelta(hours=1)))
+
+
+def source_of(device: Any, point: str) -> str:
+    """The SOAP operation a point of the device reads."""
+    return device.register(point).source.value
+
+
+def points_reading(device: Any, operations: Iterable[str]) -> set[str]:
+    wanted = set(operations)
+    return {name for name in device.point_names if source_of(device, name) in wanted}
+
+
+def finished_within(seconds: float, run: Callable[[], Any]) -> tuple[Any, float]:
+    """Run ``run`` in a greenlet; fail (instead of hanging the suite) if it is not done in ``seconds``."""
+    def guarded() -> tuple[bool, Any]:
+        try:
+            return True, run()
+        except Exception as exc:  # handed to the caller below (gevent would print it as a crash)
+            return False, exc
+
+    started = time.monotonic()
+    greenlet = gevent.spawn(guarded)
+    greenlet.join(timeout=seconds)
+    elapsed = time.monotonic() - started
+    if not greenlet.ready():
+        greenlet.kill(block=True, timeout=1)
+        raise AssertionError(f"still running after {seconds:g} s")
+    ok, value = greenlet.value
+    if not ok:
+        raise value
+    return value, elapsed
+
+
+def wait_for(condition: Callable[[], bool], limit: float = 5.0, what: str = "condition") -> None:
+    """Yield to other greenlets until ``condition()`` holds (bounded); not a fixed sleep."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {limit:g} s waiting for {what}")
+        gevent.sleep(0.01)
+
+
+def live_greenlets() -> list[gevent.Greenlet]:
+    """Every gevent Greenlet that is scheduled, running or blocked (not finished)."""
+    return [obj for obj in gc.get_objects() if isinstance(obj, gevent.Greenlet) and not obj.dead]
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand (for back-off windows)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def use_clock(account: Any, clock: Callable[[], float]) -> None:
+    """Drive an account's back-off and cache ages from ``clock``."""
+    account.clock = clock
+    account.cache.clock = clock
+
+
+class Records(logging.Handler):
+    """Collects every record it sees, formatted with arguments and traceback."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def text(self) -> str:
+        return "\n".join(self.format(record) for record in self.records)
+
+    def at_least(self, level: int, prefix: str = "") -> list[logging.LogRecord]:
+        return [r for r in self.records if r.levelno >= level and r.name.startswith(prefix)]
+
+
+# -- a server that answers what the test says ------------------------------------------------------------------
+
+Responder = Callable[[dict[str, Any], bytes], tuple[str, list[tuple[str, str]], Iterable[bytes]]]
+
+
+class CraftedServer:
+    """A gevent WSGI server on 127.0.0.1 whose answers the test crafts; records every request.
+
+    ``respond(environ, body)`` returns (status, headers, body chunks). ``release`` ends every held request.
+    """
+
+    def __init__(self, respond: Responder, **ssl: Any) -> None:
+        self.respond = respond
+        self.requests: list[tuple[str, str, bytes]] = []
+        self.released = Event()
+        self._server = WSGIServer(("127.0.0.1", 0), self._app, log=None, error_log=None, **ssl)
+
+    def __enter__(self) -> "CraftedServer":
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.released.set()
+        self._server.stop(timeout=1)
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self._server.ssl_enabled else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_port}"
+
+    def hold(self) -> None:
+        """Block the calling handler until the test ends (a black hole that cannot outlive the test)."""
+        self.released.wait(timeout=60)
+
+    def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        self.requests.append((environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), body))
+        status, headers, chunks = self.respond(environ, body)
+        start_response(status, headers)
+        return chunks
+
+
+def xml_reply(body: bytes, status: str = "200 OK") -> tuple[str, list[tuple[str, str]], list[bytes]]:
+    return status, [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))], [body]
+
+
+def bundled_wsdl() -> str:
+    return str(BUNDLED_WSDL)
+
+
+# -- certificates ----------------------------------------------------------------------------------------------
+
+def make_certificate(directory: Path, name: str, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
+                     ) -> tuple[Path, Path] | None:
+    """A self-signed certificate (usable as its own CA) and key for ``hosts``; None when no tool can make one."""
+    cert, key = directory / f"{name}.pem", directory / f"{name}.key"
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+    except ImportError:
+        return _openssl_certificate(cert, key, hosts)
+    private = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name} test CA")])
+    alt_names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            alt_names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            alt_names.append(x509.DNSName(host))
+    now = dt.datetime.now(dt.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(private.public_key()), critical=False)
+        .sign(private, hashes.SHA256())
+    )
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return cert, key
+
+
+def _openssl_certificate(cert: Path, key: Path, hosts: tuple[str, ...]) -> tuple[Path, Path] | None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return None
+    san = ",".join(f"IP:{h}" if h.replace(".", "").isdigit() else f"DNS:{h}" for h in hosts)
+    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "1", "-subj", "/CN=reliability test CA", "-keyout", str(key),
+                    "-out", str(cert), "-addext", f"subjectAltName={san}",
+                    "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,digitalSignature,keyCertSign,cRLSign"],
+                   check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+def drain(chunks: Iterator[bytes]) -> bytes:
+    return b"".join(chunks)
