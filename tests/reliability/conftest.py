@@ -7,8 +7,8 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from chargepoint_simulator import SimClock, Simulator
-from cp_reliability import FROZEN, PASSWORD, SAMPLE_CONFIG, USERNAME, sample_rows
+from chargepoint_simulator import Simulator
+from cp_reliability import PASSWORD, SAMPLE_CONFIG, USERNAME, sample_rows, start_simulator
 from volttron.driver.interfaces.chargepoint.account import forget_accounts
 from volttron.driver.interfaces.chargepoint.device import Device, build_device
 
@@ -17,9 +17,11 @@ from volttron.driver.interfaces.chargepoint.device import Device, build_device
 def sim() -> Iterator[Simulator]:
     # A frozen clock: values cannot move between a baseline poll and a faulty one, so "unaffected points read
     # what they read before" is an exact comparison.
-    with Simulator(stations=4, seed=11, username=USERNAME, password=PASSWORD, port=0,
-                   clock=SimClock(start=FROZEN, scale=0)) as simulator:
+    simulator = start_simulator()
+    try:
         yield simulator
+    finally:
+        simulator.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -38,6 +38,27 @@ SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 CP_NS = "urn:dictionary:com.chargepoint.webservices"
 
 
+def start_simulator(port: int = 0, **options: Any) -> Any:
+    """The reliability tests' simulator (seed 11, frozen clock), started; same port and seed = same true state."""
+    from chargepoint_simulator import SimClock, Simulator
+    settings = {"stations": 4, "seed": 11, "username": USERNAME, "password": PASSWORD,
+                "clock": SimClock(start=FROZEN, scale=0), **options}
+    return Simulator(port=port, **settings).start()
+
+
+def count_calls(client: Any) -> dict[str, int]:
+    """Count every call the client attempts, per operation (also those that never reach a server)."""
+    counts: dict[str, int] = {}
+    original = client.call
+
+    def call(operation: str, **arguments: Any) -> Any:
+        counts[operation] = counts.get(operation, 0) + 1
+        return original(operation, **arguments)
+
+    client.call = call
+    return counts
+
+
 def sample_rows() -> list[dict[str, str]]:
     with SAMPLE_CSV.open(newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))

@@ -15,9 +15,9 @@ from typing import Any, Callable
 import gevent
 import pytest
 
-from chargepoint_simulator import SimClock, Simulator
-from cp_reliability import (FROZEN, PASSWORD, USERNAME, finished_within, live_greenlets, points_reading,
-                            source_of, stage_sessions, wait_for)
+from chargepoint_simulator import Simulator
+from cp_reliability import (PASSWORD, finished_within, live_greenlets, points_reading,
+                            source_of, stage_sessions, start_simulator, wait_for)
 from volttron.driver.interfaces.chargepoint.account import POLL_MARGIN, forget_accounts
 from volttron.driver.interfaces.chargepoint.exceptions import (ApiError, ApiTimeout, AuthError, ChargePointError,
                                                                MalformedResponse, SoapFault, TransportError)
@@ -50,8 +50,7 @@ class Api:
         """A new simulator on the same port, same seed and frozen clock: the same true state."""
         if self.sim.running:
             return
-        self.sim = Simulator(stations=4, seed=11, username=USERNAME, password=PASSWORD, port=self.port,
-                             clock=SimClock(start=FROZEN, scale=0)).start()
+        self.sim = start_simulator(self.port)
         self._request.addfinalizer(self.sim.stop)
         self._prepare()
 
@@ -233,8 +232,7 @@ def test_api_down_at_start_up_then_up(sim, make_device, request) -> None:
     assert elapsed < BOUND
     assert values == {} and set(errors) == set(device.point_names)
     assert all("WSDL" in e for e in errors.values()), set(errors.values())
-    again = Simulator(stations=4, seed=11, username=USERNAME, password=PASSWORD, port=port,
-                      clock=SimClock(start=FROZEN, scale=0)).start()
+    again = start_simulator(port)
     request.addfinalizer(again.stop)
     assert device.scrape() == (baseline[0], {})
 
