@@ -78,6 +78,13 @@ else
     as_user() { env PATH="$VENV/bin:/usr/bin:/bin" "$@"; }
 fi
 
+# Runs share the venv: wait for any other run's set-up or test (tests/platform holds this lock while it runs and
+# tells this script so through CHARGEPOINT_PLATFORM_LOCK_HELD).
+if [ -z "${CHARGEPOINT_PLATFORM_LOCK_HELD:-}" ]; then
+    exec 9>>"$BASE/platform.lock"
+    flock -w 600 9 || { log "another run has held $BASE/platform.lock for 10 minutes"; exit 3; }
+fi
+
 # The stamp covers everything that decides the venv's contents.
 STAMP="$VENV/.platform-env-$( { printf '%s\n' "${PACKAGES[@]}"; cat "$ROOT/requirements.txt"; "$PY" --version; } \
     | sha1sum | cut -c1-12)"

@@ -42,6 +42,13 @@ PASSED_THROUGH = re.compile(r"^(SSL_CERT_FILE|SSL_CERT_DIR|REQUESTS_CA_BUNDLE|CU
                             r"(?i:https?_proxy|no_proxy)|LANG|LC_ALL|TZ)$")
 
 
+# The commands a user types too (README.rst, "Run it in a real platform", shows them; test_readme_commands.py checks).
+VOLTTRON_START = ["volttron", "-vv", "-l"]
+PLATFORM_DRIVER_INSTALL = ["install", "volttron-platform-driver", "--vip-identity", "platform.driver", "--tag",
+                           "driver", "--start"]
+PLATFORM_SHUTDOWN = ["shutdown", "--platform"]
+
+
 class PlatformError(AssertionError):
     """A step of the platform's life failed; the message carries the command's output or the log's tail."""
 
@@ -70,7 +77,8 @@ def prepare_environment(volttron_home: Path | None = None, timeout: float = 540)
     With volttron_home, the script also writes the poetry project the platform needs there.
     """
     cmd = ["bash", str(ENV_SCRIPT)] + (["--volttron-home", str(volttron_home)] if volttron_home else [])
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                          env={**os.environ, "CHARGEPOINT_PLATFORM_LOCK_HELD": "1"})
     if proc.returncode != 0:
         raise PlatformError(f"{ENV_SCRIPT} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     values = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
@@ -185,7 +193,7 @@ class Platform:
         log = open(self.home / "platform.out", "wb")
         # If this test process dies without its clean-up (SIGKILL), the platform gets SIGTERM from the kernel;
         # the next run also ends whatever a killed run left behind.
-        volttron = [str(self.env.venv / "bin" / "volttron"), "-vv", "-l", str(self.log_path)]
+        volttron = [str(self.env.venv / "bin" / VOLTTRON_START[0]), *VOLTTRON_START[1:], str(self.log_path)]
         self.process = subprocess.Popen(
             self._as_user(volttron, pdeathsig=True), env=self.user_env(), cwd=self.home, stdin=subprocess.DEVNULL,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -207,7 +215,7 @@ class Platform:
                 client.close()
             if self.process is not None and self.process.poll() is None:
                 with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.vctl("shutdown", "--platform", check=False, timeout=30)
+                    self.vctl(*PLATFORM_SHUTDOWN, check=False, timeout=30)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.process.wait(timeout=self.STOP_TIMEOUT)
             if self.process is not None:
@@ -269,8 +277,7 @@ class Platform:
 
     # ----- what a user does with vctl
     def install_platform_driver(self) -> None:
-        self.vctl("install", "volttron-platform-driver", "--vip-identity", "platform.driver", "--tag", "driver",
-                  "--start", timeout=300)
+        self.vctl(*PLATFORM_DRIVER_INSTALL, timeout=300)
         wait_for(lambda: re.search(r"platform\.driver.*\brunning\b", self.vctl("status").stdout),
                  60, "platform.driver to be running", interval=1)
 
