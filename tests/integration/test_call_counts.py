@@ -8,7 +8,7 @@ import pytest
 from chargepoint_simulator import Simulator
 from cp_integration import PASSWORD, USERNAME
 
-from volttron.driver.interfaces.chargepoint.account import forget_accounts
+from volttron.driver.interfaces.chargepoint.account import AccountSettings, forget_accounts, make_client
 
 METHODS = ("getStations", "getStationStatus", "getLoad", "getAlarms", "getStationRights", "getChargingSessionData")
 
@@ -86,3 +86,13 @@ def test_calls_per_cycle_do_not_grow_with_the_number_of_devices(make_device):
         # half of it, so they never cost more than one call per device, and stop growing from there.
         assert all(per_cycle[n]["getChargingSessionData"] <= n for n in per_cycle), per_cycle
         assert per_cycle[64]["getChargingSessionData"] == per_cycle[32]["getChargingSessionData"], per_cycle
+
+
+def test_organisation_wide_reads_cost_one_call_per_page_of_records():
+    with Simulator(stations=600, seed=2, username=USERNAME, password=PASSWORD, port=0) as big:
+        client = make_client(AccountSettings(USERNAME, PASSWORD, wsdl=big.wsdl_url))
+        rights = client.get_station_rights()
+        pairs = sum(len(g.station_ids) for g in big.model.groups)
+        assert sum(len(entries) for entries in rights.values()) == pairs
+        assert big.calls["getStationRights"] == -(-pairs // 500)
+        assert len(client.get_stations()) == 600 and big.calls["getStations"] == 2

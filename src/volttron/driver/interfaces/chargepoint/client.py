@@ -192,8 +192,11 @@ class ChargePointClient:
         return code  # type: ignore[return-value]
 
     def _paged(self, operation: str, build: Callable[[int], dict[str, Any]], items: str, more: str,
-               ok: Iterable[int] = ()) -> Iterator[Node]:
-        """Yield every record of a paged operation, following startRecord/moreFlag."""
+               ok: Iterable[int] = (), records: Callable[[list[Node]], int] = len) -> Iterator[Node]:
+        """Yield every element of a paged operation, following startRecord/moreFlag.
+
+        ``records`` counts the records a page holds, which is what startRecord advances by.
+        """
         start = 1
         for _ in range(MAX_PAGES):
             reply = self.call(operation, **build(start))
@@ -202,7 +205,7 @@ class ChargePointClient:
             yield from page
             if not page or _int(reply.text(more)) != 1:
                 return
-            start += len(page)
+            start += records(page)
         raise MalformedResponse(f"{operation}: more than {MAX_PAGES} pages; stopped")
 
     # -- reads ----------------------------------------------------------------------------------------------------
@@ -287,7 +290,9 @@ class ChargePointClient:
         query: dict[str, Any] = {"stationID": station_id} if station_id else {}
         records = self._paged("getStationRights",
                               lambda start: {"searchQuery": {**query, "startRecord": start}},
-                              "rightsData", "moreFlag")
+                              "rightsData", "moreFlag",
+                              # A rights record is one (group, station) pair; a rightsData block holds several.
+                              records=lambda page: sum(len(block.all("stationData")) or 1 for block in page))
         result: dict[str, list[RightsEntry]] = {}
         for record in records:
             entry = RightsEntry(_text(record.text("sgID")) or "", _text(record.text("sgName")),
