@@ -84,6 +84,13 @@ def add_security_header(envelope: bytes, credentials: Credentials) -> bytes:
     return envelope[:body.start()] + b"<" + tag + b">" + header + b"</" + tag + b">" + envelope[body.start():]
 
 
+def _has_dtd(body: bytes) -> bool:
+    if _DTD.search(body):
+        return True
+    # UTF-16 (which XML parsers must accept) puts a zero byte beside every ASCII character of the markup.
+    return b"\x00" in body[:4] and _DTD.search(body.replace(b"\x00", b"")) is not None
+
+
 def ssl_context(ca_file: str | None) -> ssl.SSLContext:
     """Certificate verification is always on; ``ca_file`` pins a CA bundle instead of the system store."""
     return ssl.create_default_context(cafile=ca_file)
@@ -137,7 +144,7 @@ class BoundedTransport(Transport):
         body = fp.read(self.max_response_bytes + 1)
         if len(body) > self.max_response_bytes:
             raise MalformedResponse(f"response larger than the cap of {self.max_response_bytes} bytes; refused")
-        if _DTD.search(body):
+        if _has_dtd(body):
             raise MalformedResponse("response contains a DTD or entity declaration, which SOAP forbids; refused")
         return body
 
