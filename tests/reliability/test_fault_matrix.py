@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import gevent
 import pytest
 
 from chargepoint_simulator import Simulator
-from cp_reliability import (PASSWORD, finished_within, live_greenlets, points_reading,
+from cp_reliability import (PASSWORD, USERNAME, CraftedServer, finished_within, live_greenlets, points_reading,
                             source_of, stage_sessions, start_simulator, wait_for)
 from volttron.driver.interfaces.chargepoint.account import POLL_MARGIN, forget_accounts
+from volttron.driver.interfaces.chargepoint.client import ChargePointClient
 from volttron.driver.interfaces.chargepoint.exceptions import (ApiError, ApiTimeout, AuthError, ChargePointError,
                                                                MalformedResponse, SoapFault, TransportError)
 
@@ -251,3 +252,29 @@ def test_no_greenlet_left_behind_by_faulty_polls(api: Api, make_device) -> None:
     account = device.interface.account
     assert account.cache.in_flight == 0
     assert len(live_greenlets()) <= before
+
+
+def trickle(environ: dict[str, Any], body: bytes) -> tuple[str, list[tuple[str, str]], Iterator[bytes]]:
+    """An answer that never completes but never goes quiet long enough for a socket timeout."""
+    def chunks() -> Iterator[bytes]:
+        yield b'<?xml version="1.0" encoding="UTF-8"?>'
+        while True:
+            gevent.sleep(0.1)
+            yield b" "
+    return "200 OK", [("Content-Type", "text/xml; charset=utf-8")], chunks()
+
+
+@pytest.mark.parametrize("what", ["WSDL download", "API call"])
+def test_an_answer_trickled_byte_by_byte_is_given_up_on_in_time(what: str) -> None:
+    timeout = 0.5
+    with CraftedServer(trickle) as server:
+        def attempt() -> None:
+            if what == "WSDL download":
+                ChargePointClient(USERNAME, PASSWORD, wsdl=f"{server.url}/trickle.wsdl", timeout=timeout)
+            else:
+                ChargePointClient(USERNAME, PASSWORD, wsdl=None, endpoint=f"{server.url}/ws",
+                                  timeout=timeout).get_load("1:10001")
+        started = time.monotonic()
+        with pytest.raises(TransportError, match="no (complete )?answer within"):
+            finished_within(10, attempt)
+        assert time.monotonic() - started < timeout + 1.5

@@ -46,7 +46,8 @@ MAX_PAGES = 1000
 MAX_CONCURRENT_CALLS = 8  # API calls one client has under way at once
 
 _prototypes: dict[str, suds.client.Client] = {}
-_prototypes_lock = RLock()
+_prototypes_lock = RLock()  # guards the two dicts, never held during a download
+_prototype_locks: dict[str, RLock] = {}  # one per WSDL URL: a download that hangs holds up only its own URL
 
 
 def wsdl_url(location: str | Path | None) -> str:
@@ -63,11 +64,19 @@ def _prototype(url: str, timeout: float, ca_file: str | None) -> suds.client.Cli
     # Parsing the WSDL costs tens of milliseconds and, for a URL, a download: do it once per process.
     with _prototypes_lock:
         client = _prototypes.get(url)
+        if client is not None:
+            return client
+        lock = _prototype_locks.setdefault(url, RLock())
+    with lock:
+        client = _prototypes.get(url)
         if client is None:
             _quiet_suds_envelope_logging()
             transport = BoundedTransport(None, timeout, ca_file=ca_file)
             try:
-                client = suds.client.Client(url, transport=transport, cache=suds.cache.NoCache(), faults=True)
+                # The socket timeout bounds each read; this bounds a server that trickles the document.
+                with gevent.Timeout(timeout + 1.0, TransportError(f"cannot load the WSDL from {url}: no complete "
+                                                                  f"answer within {timeout:g} s")):
+                    client = suds.client.Client(url, transport=transport, cache=suds.cache.NoCache(), faults=True)
             except ChargePointError:
                 raise
             except (urllib.error.URLError, OSError, socket.timeout) as exc:
