@@ -31,7 +31,8 @@ SAMPLE_CSV = ROOT / "chargepoint.csv"
 USERNAME = "reliability-license-key-0123"
 # Distinctive, and with characters XML escapes, so an escaped copy in an envelope would be found too.
 PASSWORD = "Pw-7f3Q&<tr0ub4dor>-zx"
-PASSWORD_FORMS = (PASSWORD, PASSWORD.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+_ESCAPED = PASSWORD.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+PASSWORD_FORMS = (PASSWORD, _ESCAPED, _ESCAPED.replace("&", "&amp;"))  # as is, as sent, as quoted in an answer
 FROZEN = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
 METHODS = tuple(source.value for source in Source)
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"

@@ -180,9 +180,7 @@ class ChargePointClient:
             code = fault.faultcode or ""
             text = self._credentials.redact(fault.faultstring or "")
             lowered = f"{code} {text}".lower()
-            if any(word in lowered for word in ("usernametoken", "authentication", "security")):
-                raise AuthError(code, text, operation=operation) from None
-            raise SoapFault(code, text, operation=operation) from None
+            auth = any(word in lowered for word in ("usernametoken", "authentication", "security"))
         except (socket.timeout, TimeoutError) as exc:
             raise ApiTimeout(f"{operation}: no answer within {self.timeout:g} s") from exc
         except urllib.error.URLError as exc:
@@ -192,6 +190,8 @@ class ChargePointClient:
             raise TransportError(f"{operation}: cannot reach {self.endpoint}: {reason}") from exc
         except (http.client.HTTPException, ConnectionError, OSError) as exc:
             raise TransportError(f"{operation}: connection to {self.endpoint} failed: {exc!r}") from exc
+        # Raised outside the except block, so the fault (whose text may quote our request) is not kept as context.
+        raise (AuthError if auth else SoapFault)(code, text, operation=operation)
 
     def _checked(self, operation: str, reply: Node, ok: Iterable[int] = ()) -> int:
         code = _int(reply.text("responseCode"))

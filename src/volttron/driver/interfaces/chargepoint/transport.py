@@ -55,7 +55,8 @@ class Credentials:
         """Remove the password from text that might echo it (e.g. an error body)."""
         if not self._password:
             return text
-        for form in {self._password, escape(self._password)}:
+        escaped = escape(self._password)
+        for form in {self._password, escaped, escape(escaped)}:  # as sent, and quoted back in an XML answer
             text = text.replace(form, "***")
         return text
 
