@@ -2,10 +2,10 @@
 
 The pieces, in the order a test session uses them:
 
-- ``prepare_environment()`` runs ``scripts/platform-env.sh`` (user, venv; idempotent and cached outside the clone).
-- ``Platform`` makes a fresh VOLTTRON_HOME holding the pre-written poetry project the platform needs (every
-  distribution of the venv pinned, one primary source: the simple index pip uses), starts ``volttron`` as the
-  platform user, and wraps ``vctl``. ``stop()`` shuts the platform down and then ends, by pid, every process that
+- ``prepare_environment()`` runs ``scripts/platform-env.sh`` (user, venv, VOLTTRON_HOME; idempotent, and the venv
+  is cached outside the clone).
+- ``Platform`` makes a fresh VOLTTRON_HOME (the script writes the poetry project the platform needs into it),
+  starts ``volttron`` as the platform user, and wraps ``vctl``. ``stop()`` shuts the platform down and then ends, by pid, every process that
   still carries this VOLTTRON_HOME in its environment.
 - ``BusClient`` drives ``bus_client.py`` inside the platform's venv: it subscribes to ``devices/...`` and makes
   RPC calls to the Platform Driver agent as a separate agent identity.

@@ -217,13 +217,17 @@ def port_load(sim: SimulatorProcess, station_id: str, port: int) -> dict[str, An
     return next(p for p in sim.station(station_id)["load"]["Port"] if int(p["portNumber"]) == port)
 
 
-def test_set_point_allowed_load_reaches_the_station_and_a_later_publish(garage: BusClient,
-                                                                        sim: SimulatorProcess) -> None:
+def shed_port1(garage: BusClient, sim: SimulatorProcess) -> dict[str, Any]:
+    """set_point allowedLoadPort1 = 3.3 kW on cp1; returns port 1's load once the shed has reached the station."""
     answer = garage.rpc("platform.driver", "set_point", CP1, "allowedLoadPort1", 3.3)
     assert answer["ok"], answer
-
-    shed = wait_for(lambda: (lambda p: p if p["shedState"] == 1 else None)(port_load(sim, STATION1, 1)), 30,
+    return wait_for(lambda: (lambda p: p if p["shedState"] == 1 else None)(port_load(sim, STATION1, 1)), 30,
                     "the shed to reach simulated station 1, port 1")
+
+
+def test_set_point_allowed_load_reaches_the_station_and_a_later_publish(garage: BusClient,
+                                                                        sim: SimulatorProcess) -> None:
+    shed = shed_port1(garage, sim)
     assert shed["allowedLoad"] == pytest.approx(3.3)
     assert port_load(sim, STATION1, 2)["shedState"] == 0
 
@@ -234,6 +238,7 @@ def test_set_point_allowed_load_reaches_the_station_and_a_later_publish(garage: 
 
 
 def test_refused_writes_return_an_error_to_the_caller(garage: BusClient, sim: SimulatorProcess) -> None:
+    shed_port1(garage, sim)
     before = sim.station(STATION1)["load"]
 
     read_only = garage.rpc("platform.driver", "set_point", CP1, "StatusPort1", "AVAILABLE")
@@ -241,7 +246,7 @@ def test_refused_writes_return_an_error_to_the_caller(garage: BusClient, sim: Si
     assert "WriteRejected" in read_only["error"]["remote_type"], read_only
     assert "read-only" in read_only["error"]["message"]
 
-    # Port 1 holds a kW shed (previous test): the API refuses a percent shed until the station is cleared.
+    # Port 1 holds a kW shed: the API refuses a percent shed until the station's shed is cleared.
     conflict = garage.rpc("platform.driver", "set_point", CP1, "percentShedPort1", 50)
     assert not conflict["ok"], conflict
     print(f"refused by the API: {conflict['error']}")
@@ -251,8 +256,8 @@ def test_refused_writes_return_an_error_to_the_caller(garage: BusClient, sim: Si
 
 
 def test_revert_point_restores_the_starting_value(garage: BusClient, sim: SimulatorProcess) -> None:
-    # shedStatePort1's Starting Value is 0: reverting it clears the shed of the previous tests.
-    assert port_load(sim, STATION1, 1)["shedState"] == 1
+    # shedStatePort1's Starting Value is 0: reverting it clears the station's shed.
+    shed_port1(garage, sim)
     answer = garage.rpc("platform.driver", "revert_point", CP1, "shedStatePort1")
     assert answer["ok"], answer
     wait_for(lambda: port_load(sim, STATION1, 1)["shedState"] == 0, 30, "the shed on station 1 to be cleared")
