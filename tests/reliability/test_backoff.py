@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Callable, Iterator
+from typing import Iterator
 
 import pytest
 
