@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from chargepoint_simulator.model import ShedLimit
+
 from cp_cli import WRONG_PASSWORD
 
 pytestmark = pytest.mark.timeout(30)
@@ -66,17 +68,25 @@ class TestRefused:
         assert sum(sim.calls.values()) == 0
 
     def test_refused_by_the_api_with_its_code_and_text(self, sim, device_config, cli) -> None:
-        # Switching a station from a kW shed to a percent shed without clearing first: the API says no.
+        # A kW shed set earlier (by another process), then a percent shed without clearing first: the API says no.
         station = sim.model.station_ids()[0]
         config = device_config(station_id=station)
-        assert cli("set", config, "allowedLoadPort1", "3").code == 0
+        sim.model.shed(station, port_limits={"1": ShedLimit(allowed_kw=3.0)})
         result = cli("set", config, "percentShedPort2", "50")
         assert result.code == 1 and result.out == ""
         assert len(result.err_lines) == 1
         assert result.err.startswith("refused by the API: shedLoad refused with ChargePoint response code 190: ")
         assert "already has a kW shed" in result.err
-        assert sim.calls["shedLoad"] == 2
+        assert sim.calls["shedLoad"] == 1
         assert port_sheds(sim, station) == {1: (3.0, None)}
+
+    def test_switching_kind_in_one_process_is_refused_before_the_call(self, sim, device_config, cli) -> None:
+        station = sim.model.station_ids()[0]
+        config = device_config(station_id=station)
+        assert cli("set", config, "allowedLoadPort1", "3").code == 0
+        result = cli("set", config, "percentShedPort2", "50")
+        assert result.code == 1 and "shedState 0" in result.err
+        assert sim.calls["shedLoad"] == 1
 
     def test_unknown_point_is_a_configuration_error(self, sim, device_config, cli) -> None:
         result = cli("set", device_config(), "noSuchPoint", "1")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from chargepoint_simulator.model import ShedLimit
+
 from volttron.driver.interfaces.chargepoint.exceptions import ApiError, WriteRejected
 
 WRITES = ("shedLoad", "clearShedState", "clearAlarms")
@@ -45,13 +47,26 @@ def test_station_percent_shed_applies_to_every_port(sim, make_device):
     assert values["shedState"] == 1
 
 
-def test_switching_shed_kind_without_clearing_is_refused_with_the_api_code(sim, make_device):
+def test_switching_shed_kind_without_clearing_is_refused_before_any_call(sim, make_device):
     station_id = sim.model.station_ids()[0]
     device = make_device(station_id)
     device.set("allowedLoadPort1", 2.5)
+    sent = sim.calls["shedLoad"]
+    with pytest.raises(WriteRejected, match="shedState 0"):
+        device.set("percentShedPort1", 50)
+    assert sim.calls["shedLoad"] == sent
+    device.set("shedStatePort1", 0)
+    device.set("percentShedPort1", 50)  # accepted once cleared
+    assert accepted(sim, station_id) == {1: (None, 50)}
+
+
+def test_a_shed_the_driver_did_not_know_about_is_refused_by_the_api_with_its_code(sim, make_device):
+    station_id = sim.model.station_ids()[0]
+    device = make_device(station_id)
+    sim.model.shed(station_id, port_limits={"1": ShedLimit(allowed_kw=2.5)})  # another system's shed
     with pytest.raises(ApiError) as refused:
         device.set("percentShedPort1", 50)
-    assert refused.value.code != 100 and refused.value.text
+    assert refused.value.code not in (None, 100) and refused.value.text
     assert refused.value.operation == "shedLoad"
     assert accepted(sim, station_id) == {1: (2.5, None)}
 

@@ -135,8 +135,6 @@ def test_a_write_to_an_unknown_point_is_refused_before_any_call(sim, make_device
     assert sum(sim.calls.values()) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="chargepoint.py sends the switch and the API refuses it (ApiError); "
-                                      "refusing it before the call needs the current shed kind from getLoad")
 def test_switching_shed_kind_without_clearing_is_refused_before_the_call(sim, make_device) -> None:
     device = make_device()
     device.set("allowedLoadPort1", 2.5)
@@ -150,8 +148,6 @@ def test_switching_shed_kind_without_clearing_is_refused_before_the_call(sim, ma
     assert sim.calls["shedLoad"] == sent
 
 
-@pytest.mark.xfail(strict=True, reason="chargepoint.py: the set_point refusal of an unknown topic does not list "
-                                      "the writable points")
 def test_a_write_to_an_unknown_topic_says_which_points_are_writable(make_device) -> None:
     device = make_device()
     with pytest.raises(WriteRejected) as refused:

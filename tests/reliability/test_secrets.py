@@ -153,8 +153,6 @@ def test_no_cli_command_shows_the_password(wrong_password, sim, config_files, de
     assert ("UsernameToken" in scrape) if wrong_password else (sim.model.station_ids()[0] in scrape)
 
 
-@pytest.mark.xfail(strict=True, reason="chargepoint.py: ChargePointRemoteConfig.password (SecretStr) rejects a "
-                                      "non-string password with a pydantic error that quotes the value")
 @pytest.mark.parametrize("password", [987654321, ["Pw-in-a-list-77"]], ids=["number", "list"])
 def test_a_password_of_the_wrong_type_is_not_quoted_in_the_error(password) -> None:
     raw = {"driver_config": {"stationID": "1:10001", "username": USERNAME, "password": password},

@@ -21,7 +21,8 @@ import gevent
 from .cache import ResponseCache
 from .chargepoint_registers import Source, WriteAction
 from .client import NO_DATA, ChargePointClient
-from .exceptions import ApiError, ApiTimeout, BackingOff, ChargePointError, SoapFault, TransportError
+from .exceptions import (ApiError, ApiTimeout, BackingOff, ChargePointError, SoapFault, TransportError,
+                         WriteRejected)
 from .models import Session, StationInfo, StationLoad
 
 _log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class Account:
         self._sessions_since: dict[str, datetime] = {}  # per station, or "*" for the organisation
         self._org_size: int | None = None  # stations in the organisation, once an org-wide inventory was read
         self._groups: dict[str, list[str]] = {}  # station -> ids of the groups it belongs to
+        self._shed_kinds: dict[str, tuple[str, float]] = {}  # station -> (kind written by us, lapses at)
         self.batching = True  # False asks per station, as the old driver did (the benchmark compares both)
         self._max_age_seen = 0.0
 
@@ -284,13 +286,22 @@ class Account:
     # -- writes ------------------------------------------------------------------------------------------------------
 
     def write(self, action: WriteAction, station_id: str, shed_minutes: int = 0) -> None:
-        """Carry out a validated write; raises on any refusal. The station's cached reads are dropped."""
+        """Carry out a validated write; raises on any refusal. The station's cached reads are dropped.
+
+        A shed of the other kind than the one in force is refused here, before any call: the API allows one
+        kind at a time until the station is cleared.
+        """
+        if action.operation == "shed":
+            self._refuse_kind_switch(action, station_id)
         try:
             if action.operation == "shed":
                 self.client.shed_load(station_id, port=action.port, allowed_kw=action.allowed_kw,
                                       percent=action.percent, minutes=shed_minutes)
+                expires = self.clock() + shed_minutes * 60 if shed_minutes else float("inf")
+                self._shed_kinds[station_id] = (_shed_kind(action), expires)
             elif action.operation == "clear_shed":
                 self.client.clear_shed_state(station_id)
+                self._shed_kinds.pop(station_id, None)
             elif action.operation == "clear_alarms":
                 self.client.clear_alarms(station_id, action.port)
             else:
@@ -298,9 +309,30 @@ class Account:
         finally:
             self.invalidate(station_id)
 
+    def _refuse_kind_switch(self, action: WriteAction, station_id: str) -> None:
+        """Known from our own accepted writes, or from the last load read of the station, whatever its age."""
+        wanted = _shed_kind(action)
+        in_force = None
+        written = self._shed_kinds.get(station_id)
+        if written is not None and written[1] > self.clock():
+            in_force = written[0]
+        else:
+            hit, load = self.cache.get((Source.LOAD, station_id), float("inf"))
+            if hit and isinstance(load, StationLoad):
+                for port in load.ports.values():
+                    if port.shed_state == 1 and (port.allowed_load or port.percent_shed):
+                        in_force = "kW" if port.allowed_load else "percent"
+        if in_force is not None and in_force != wanted:
+            raise WriteRejected(f"station {station_id} has a {in_force} shed in force and the API takes one kind at "
+                                f"a time: clear it first (write shedState 0), then write the {wanted} shed")
+
     def invalidate(self, station_id: str) -> None:
         """Forget cached reads of a station so the next read asks the API."""
         self.cache.invalidate(lambda key: key[1] == station_id)
+
+
+def _shed_kind(action: WriteAction) -> str:
+    return "kW" if action.allowed_kw is not None else "percent"
 
 
 def _session_order(session: Session) -> tuple[datetime, datetime]:

@@ -10,7 +10,7 @@ import logging
 from collections import defaultdict
 from typing import Any, Callable, Iterable
 
-from pydantic import Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr, ValidationError
 
 from volttron.driver.base.config import PointConfig, RemoteConfig
 from volttron.driver.base.interfaces import BaseInterface, BasicRevert
@@ -40,6 +40,8 @@ class ChargePointRemoteConfig(RemoteConfig):
     Only the password is declared here, as a secret, so that no repr or dump of the config shows it.
     """
 
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     password: SecretStr | None = None
 
 
@@ -53,7 +55,13 @@ class ChargePoint(BasicRevert, BaseInterface):
 
     def __init__(self, config: RemoteConfig, *args: Any, **kwargs: Any) -> None:
         BasicRevert.__init__(self)
-        BaseInterface.__init__(self, config, *args, **kwargs)
+        try:
+            BaseInterface.__init__(self, config, *args, **kwargs)
+        except ValidationError as exc:
+            # The platform's remote-config model would quote values back, the password among them.
+            problems = [f"ChargePoint device config, key '{'.'.join(map(str, e['loc']))}': {e['msg']}"
+                        for e in exc.errors(include_input=False)]
+            raise ConfigError("; ".join(problems), problems=problems) from None
         self._defaults_by_point: dict[str, Any] = {}  # revert defaults wait here until their topic is known
         self.settings: DeviceSettings = load_device_settings(self.config.model_dump(), "ChargePoint device config")
         self._account: Account | None = None
@@ -138,7 +146,9 @@ class ChargePoint(BasicRevert, BaseInterface):
         """
         register = self.point_map.get(topic)
         if register is None:
-            raise WriteRejected(f"Point not configured on device: {topic}")
+            writable = [r.point_name for r in self.point_map.values() if not r.read_only]
+            raise WriteRejected(f"Point not configured on device: {topic}; writable points: "
+                                f"{', '.join(writable) or 'none'}")
         if register.read_only:
             raise WriteRejected(f"{register.point_name} is read-only (Writable is False for "
                                 f"{register.attribute_name})")
