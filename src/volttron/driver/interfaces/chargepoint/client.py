@@ -247,7 +247,7 @@ class ChargePointClient:
                 ports = {}
                 for port in record.all("Port"):
                     number = _int(port.text("portNumber")) or 0
-                    ports[number] = PortStatus(number, _text(port.text("Status")),
+                    ports[number] = PortStatus(number, port.text("Status"),
                                                _datetime(port.text("TimeStamp")))
                 result[record.text("stationID") or ""] = ports
         return result
@@ -268,10 +268,10 @@ class ChargePointClient:
                     allowed_load=_float(port.text("allowedLoad")),
                     percent_shed=_float(port.text("percentShed")),
                     shed_state=_int(port.text("shedState")),
-                    user_id=_text(port.text("userID")),
-                    credential_id=_text(port.text("credentialID")),
+                    user_id=port.text("userID"),
+                    credential_id=port.text("credentialID"),
                 )
-            station = _text(record.text("stationID")) or ""
+            station = record.text("stationID") or ""
             result[station] = StationLoad(station, _float(record.text("stationLoad")), ports)
         return result
 
@@ -284,11 +284,11 @@ class ChargePointClient:
                               "Alarms", "moreFlag", ok=(NO_ALARMS,))
         result: dict[str, list[Alarm]] = {}
         for record in records:
-            station = _text(record.text("stationID")) or ""
+            station = record.text("stationID") or ""
             result.setdefault(station, []).append(Alarm(
                 station_id=station,
                 port_number=_int(record.text("portNumber")) or None,
-                alarm_type=_text(record.text("alarmType")),
+                alarm_type=record.text("alarmType"),
                 alarm_time=_datetime(record.text("alarmTime")),
                 record_number=_int(record.text("recordNumber")),
             ))
@@ -304,10 +304,10 @@ class ChargePointClient:
                               records=lambda page: sum(len(block.all("stationData")) or 1 for block in page))
         result: dict[str, list[RightsEntry]] = {}
         for record in records:
-            entry = RightsEntry(_text(record.text("sgID")) or "", _text(record.text("sgName")),
-                                _text(record.text("stationRightsProfile")))
+            entry = RightsEntry(record.text("sgID") or "", record.text("sgName"),
+                                record.text("stationRightsProfile"))
             for station in record.all("stationData"):
-                result.setdefault(_text(station.text("stationID")) or "", []).append(entry)
+                result.setdefault(station.text("stationID") or "", []).append(entry)
         return result
 
     def get_charging_sessions(self, station_id: str | None = None,
@@ -323,24 +323,24 @@ class ChargePointClient:
                               "ChargingSessionData", "MoreFlag", ok=(NO_SESSIONS, NO_DATA))
         result: dict[str, list[Session]] = {}
         for record in records:
-            station = _text(record.text("stationID")) or ""
+            station = record.text("stationID") or ""
             result.setdefault(station, []).append(Session(
                 station_id=station,
                 port_number=_int(record.text("portNumber")),
-                session_id=_text(record.text("sessionID")),
+                session_id=record.text("sessionID"),
                 energy=_float(record.text("Energy")),
                 start_time=_datetime(record.text("startTime")),
                 end_time=_datetime(record.text("endTime")),
-                user_id=_text(record.text("userID")),
-                credential_id=_text(record.text("credentialID")),
+                user_id=record.text("userID"),
+                credential_id=record.text("credentialID"),
             ))
         return result
 
     def get_cpn_instances(self) -> list[dict[str, str | None]]:
         """The ChargePoint networks the account sees; a cheap way to check credentials."""
         reply = self.call("getCPNInstances")
-        return [{"cpnID": _text(c.text("cpnID")), "cpnName": _text(c.text("cpnName")),
-                 "cpnDescription": _text(c.text("cpnDescription"))}
+        return [{"cpnID": c.text("cpnID"), "cpnName": c.text("cpnName"),
+                 "cpnDescription": c.text("cpnDescription")}
                 for c in reply.all("CPN")]
 
     # -- writes ---------------------------------------------------------------------------------------------------
@@ -387,10 +387,6 @@ class ChargePointClient:
 
 # -- suds values to plain values ---------------------------------------------------------------------------------
 
-def _text(value: str | None) -> str | None:
-    return value or None
-
-
 def _float(value: str | None) -> float | None:
     if value is None:
         return None
@@ -419,10 +415,6 @@ def _datetime(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _time(value: str | None) -> str | None:
-    return value
-
-
 def _decimal(value: float) -> Decimal:
     return Decimal(str(round(value, 3)))
 
@@ -434,24 +426,24 @@ def _station(record: Any) -> StationInfo:
         geo = port.first("Geo")
         ports[number] = PortInfo(
             port_number=number,
-            station_name=_text(port.text("stationName")),
+            station_name=port.text("stationName"),
             lat=_float(geo.text("Lat")) if geo else None,
             long=_float(geo.text("Long")) if geo else None,
-            description=_text(port.text("Description")),
+            description=port.text("Description"),
             reservable=_bool(port.text("Reservable")),
-            status=_text(port.text("Status")),
-            level=_text(port.text("Level")),
+            status=port.text("Status"),
+            level=port.text("Level"),
             mode=_int(port.text("Mode")),
-            connector=_text(port.text("Connector")),
+            connector=port.text("Connector"),
             voltage=_float(port.text("Voltage")),
             current=_float(port.text("Current")),
             power=_float(port.text("Power")),
         )
     pricing = tuple(
         Pricing(
-            type=_text(p.text("Type")),
-            start_time=_time(p.text("startTime")),
-            end_time=_time(p.text("endTime")),
+            type=p.text("Type"),
+            start_time=p.text("startTime"),
+            end_time=p.text("endTime"),
             min_price=_float(p.text("minPrice")),
             max_price=_float(p.text("maxPrice")),
             initial_unit_price_duration=_int(p.text("initialUnitPriceDuration")),
@@ -459,28 +451,28 @@ def _station(record: Any) -> StationInfo:
             unit_price_per_hour_thereafter=_float(p.text("unitPricePerHourThereafter")),
             unit_price_per_session=_float(p.text("unitPricePerSession")),
             unit_price_per_kwh=_float(p.text("unitPricePerKWh")),
-            session_time=_text(p.text("sessionTime")),
+            session_time=p.text("sessionTime"),
         )
         for p in record.all("Pricing")
     )
     return StationInfo(
-        station_id=_text(record.text("stationID")) or "",
-        manufacturer=_text(record.text("stationManufacturer")),
-        model=_text(record.text("stationModel")),
-        mac_addr=_text(record.text("stationMacAddr")),
-        serial_num=_text(record.text("stationSerialNum")),
-        address=_text(record.text("Address")),
-        city=_text(record.text("City")),
-        state=_text(record.text("State")),
-        country=_text(record.text("Country")),
-        postal_code=_text(record.text("postalCode")),
+        station_id=record.text("stationID") or "",
+        manufacturer=record.text("stationManufacturer"),
+        model=record.text("stationModel"),
+        mac_addr=record.text("stationMacAddr"),
+        serial_num=record.text("stationSerialNum"),
+        address=record.text("Address"),
+        city=record.text("City"),
+        state=record.text("State"),
+        country=record.text("Country"),
+        postal_code=record.text("postalCode"),
         ports=ports,
         pricing=pricing,
         num_ports=_int(record.text("numPorts")),
-        main_phone=_text(record.text("mainPhone")),
-        currency_code=_text(record.text("currencyCode")),
-        org_id=_text(record.text("orgID")),
-        organization_name=_text(record.text("organizationName")),
-        sg_id=_text(record.text("sgID")),
-        sg_name=_text(record.text("sgName")),
+        main_phone=record.text("mainPhone"),
+        currency_code=record.text("currencyCode"),
+        org_id=record.text("orgID"),
+        organization_name=record.text("organizationName"),
+        sg_id=record.text("sgID"),
+        sg_name=record.text("sgName"),
     )
