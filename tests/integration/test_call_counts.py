@@ -7,6 +7,7 @@ import pytest
 
 from chargepoint_simulator import Simulator
 from cp_integration import PASSWORD, USERNAME
+from volttron.driver.interfaces.chargepoint.chargepoint_registers import StationRegister
 
 from volttron.driver.interfaces.chargepoint.account import AccountSettings, forget_accounts, make_client
 
@@ -96,3 +97,16 @@ def test_organisation_wide_reads_cost_one_call_per_page_of_records():
         assert sum(len(entries) for entries in rights.values()) == pairs
         assert big.calls["getStationRights"] == -(-pairs // 500)
         assert len(client.get_stations()) == 600 and big.calls["getStations"] == 2
+
+
+def test_batched_load_reads_survive_a_failing_inventory(sim, make_device):
+    first, second = sim.model.station_ids()[:2]
+    sim.faults.response_codes = {"getStations": (101, "getStations is not part of this plan")}
+    fleet = [make_device(first, name="cp1"), make_device(second, name="cp2")]
+    cycle = [gevent.spawn(d.scrape) for d in fleet]
+    gevent.joinall(cycle, timeout=30, raise_error=True)
+    for device, greenlet in zip(fleet, cycle):
+        values, errors = greenlet.value
+        failed = {name for name in errors}
+        assert failed == {name for name in values.keys() | failed if isinstance(device.register(name), StationRegister)}
+        assert values["portLoadPort1"] is not None and values["StatusPort1"] is not None

@@ -220,8 +220,12 @@ class Account:
         # getLoad answers per station or per station group: cover the stations with as few groups as possible
         # (membership comes from getStations) and ask the rest one by one.
         if any(sid not in self._groups for sid in ids):
-            # Membership changes rarely: any cached inventory will do, else share the inventory fetch.
-            self.read(Source.STATIONS, station_id, float("inf"))
+            # Membership changes rarely: any cached inventory will do, else share the inventory fetch. Without
+            # it, stations of unknown membership are asked one by one rather than failing their load reads.
+            try:
+                self.read(Source.STATIONS, station_id, float("inf"))
+            except ChargePointError as exc:
+                _log.debug("no group membership for batched getLoad (%s); asking per station", exc)
         uncovered = set(ids)
         found: dict[str, StationLoad] = {}
         while uncovered:
@@ -234,7 +238,7 @@ class Account:
                 break
             found.update(self.client.get_load(sg_id=int(best)))
             uncovered -= members[best] | set(found)
-        if station_id in uncovered:
+        if station_id not in found:
             found.update(self.client.get_load(station_id))
         return found
 
