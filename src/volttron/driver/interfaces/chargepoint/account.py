@@ -76,7 +76,7 @@ class Account:
         self.clock = clock
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
-        self._stations: dict[str, int] = {}
+        self._stations: set[str] = set()  # stations of the devices configured on this account
         self._health: dict[Source, _Health] = {source: _Health() for source in Source}
         self._degraded = False
         self._sessions: dict[str, dict[int | None, Session]] = {}
@@ -108,14 +108,8 @@ class Account:
     # -- device registration ---------------------------------------------------------------------------------------
 
     def register(self, station_id: str) -> None:
-        self._stations[station_id] = self._stations.get(station_id, 0) + 1
-
-    def unregister(self, station_id: str) -> None:
-        count = self._stations.get(station_id, 0) - 1
-        if count > 0:
-            self._stations[station_id] = count
-        else:
-            self._stations.pop(station_id, None)
+        """Include a configured device's station in batched requests."""
+        self._stations.add(station_id)
 
     @property
     def stations(self) -> list[str]:
