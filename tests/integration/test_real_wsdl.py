@@ -1,0 +1,22 @@
+"""The driver works unchanged with ChargePoint's own published WSDL (when a copy is stored beside the repo)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cp_integration import ROOT
+
+REAL_WSDL = ROOT.parent / "shared" / "reference" / "cp_api_5.0.wsdl"
+
+pytestmark = pytest.mark.skipif(not REAL_WSDL.exists(), reason="the published WSDL is not stored beside the repo")
+
+
+def test_every_sample_point_and_a_write_work_with_the_published_wsdl(sim, make_device):
+    station_id = sim.model.station_ids()[0]
+    device = make_device(station_id, wsdl=str(REAL_WSDL), endpoint=sim.endpoint)
+    values, errors = device.scrape()
+    assert errors == {}
+    assert values["stationID"] == station_id
+    assert values["StatusPort1"] == sim.model.station(station_id).ports[0].Status
+    device.set("allowedLoadPort2", 4.0)
+    assert {int(p): s.limit.allowed_kw for p, s in sim.model.shed_state(station_id, effective=False).items()} == {2: 4.0}
