@@ -49,6 +49,20 @@ PLATFORM_DRIVER_INSTALL = ["install", "volttron-platform-driver", "--vip-identit
 PLATFORM_SHUTDOWN = ["shutdown", "--platform"]
 
 
+
+def end_helper(proc: subprocess.Popen) -> None:
+    """End a helper process that stops when its stdin closes; kill its group if it does not within 10 s."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
 class PlatformError(AssertionError):
     """A step of the platform's life failed; the message carries the command's output or the log's tail."""
 
@@ -427,15 +441,7 @@ class BusClient:
         return self._wait(find, timeout, f"a publish on {topic}")
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(OSError, ValueError):
-                self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        end_helper(self.proc)
 
 
 class SimulatorProcess:
@@ -508,16 +514,8 @@ class SimulatorProcess:
         self.request("reset_calls")
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        with contextlib.suppress(OSError, ValueError):
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        if self.proc is not None:
+            end_helper(self.proc)
 
 
 @contextlib.contextmanager
