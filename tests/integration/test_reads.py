@@ -158,3 +158,15 @@ def test_unknown_station_gives_per_point_errors_not_a_crash(sim, make_device):
     values, errors = make_device("1:99999").scrape()
     assert values == {name: None for name in values}  # only points that need no API data
     assert errors and all("102" in message for message in errors.values())
+
+
+def test_shared_credentials_from_the_interfaces_config_entry(sim, monkeypatch):
+    # The platform fills ChargePoint.default_config from the config store entry "interfaces/chargepoint".
+    from volttron.driver.interfaces.chargepoint.device import build_device
+    monkeypatch.setattr(ChargePoint, "default_config", {"username": USERNAME, "password": PASSWORD,
+                                                        "wsdl": sim.wsdl_url})
+    station_id = sim.model.station_ids()[1]
+    raw = {"driver_config": {"stationID": station_id}, "driver_type": "chargepoint"}
+    device = build_device(raw, sample_rows())
+    values, errors = device.scrape()
+    assert errors == {} and values["stationID"] == station_id
