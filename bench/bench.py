@@ -34,10 +34,11 @@ from typing import Any, Callable  # noqa: E402
 import gevent  # noqa: E402
 import logging  # noqa: E402
 
-from volttron.driver.interfaces.chargepoint import client as client_module  # noqa: E402
+from volttron.driver.interfaces.chargepoint import wsdl as wsdl_module  # noqa: E402
 from volttron.driver.interfaces.chargepoint.account import account_for, forget_accounts  # noqa: E402
-from volttron.driver.interfaces.chargepoint.chargepoint_registers import Source  # noqa: E402
-from volttron.driver.interfaces.chargepoint.device import Device, build_device, read_config_file  # noqa: E402
+from volttron.driver.interfaces.chargepoint.config import AccountSettings  # noqa: E402
+from volttron.driver.interfaces.chargepoint.models import Source  # noqa: E402
+from volttron.driver.interfaces.chargepoint.standalone import Device, build_device, read_config_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 USERNAME, PASSWORD = "bench-license-key", "bench-password"
@@ -91,11 +92,16 @@ def sample_rows() -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+TIMEOUT = 30.0
+
+
 def make_devices(sim: SimulatorProcess, station_ids: list[str], rows: list[dict[str, str]],
-                 cache_expiration: float = 30) -> list[Device]:
+                 cache_expiration: float = 30, batching: bool = True) -> list[Device]:
+    """Devices of one account; ``batching`` False makes the account ask per station, as the old driver did."""
+    account_for(AccountSettings(USERNAME, PASSWORD, wsdl=sim.wsdl, timeout=TIMEOUT), batching=batching)
     raw = read_config_file(ROOT / "chargepoint.config")
     return [build_device(raw, rows, f"devices/bench/cp{i}", {
-        "stationID": sid, "username": USERNAME, "password": PASSWORD, "wsdl": sim.wsdl, "timeout": 30,
+        "stationID": sid, "username": USERNAME, "password": PASSWORD, "wsdl": sim.wsdl, "timeout": TIMEOUT,
         "cacheExpiration": cache_expiration}) for i, sid in enumerate(station_ids)]
 
 
@@ -168,8 +174,8 @@ def bench_fleet(sim: SimulatorProcess, station_ids: list[str], rows: list[dict[s
         figures = {}
         for batching in (True, False):
             forget_accounts()
-            devices = make_devices(sim, station_ids[:size], rows)
-            devices[0].interface.account.batching = batching
+            devices = make_devices(sim, station_ids[:size], rows, batching=batching)
+            assert devices[0].interface.account.batching is batching
             poll_together(devices)  # warm-up: WSDL, group membership, session history
             counts, times = [], []
             for _ in range(runs):
@@ -198,9 +204,9 @@ def bench_configure(sim: SimulatorProcess, station_ids: list[str], rows: list[di
         lines.append(f"   {size:>5} devices: {median_of(runs, configure):.3f} s")
 
     def parse_wsdl() -> float:
-        client_module._prototypes.clear()
+        wsdl_module.forget_prototypes()
         started = time.perf_counter()
-        client_module._prototype(client_module.wsdl_url(None), 10, None)
+        wsdl_module.prototype(wsdl_module.wsdl_url(None), 10, None)
         return (time.perf_counter() - started) * 1000
     lines.append(f"   WSDL parse (once per process, shared by every client): {median_of(runs, parse_wsdl):.1f} ms")
 

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from cp_cli import read_csv
-from volttron.driver.interfaces.chargepoint.chargepoint_registers import registry_rows_for
+from volttron.driver.interfaces.chargepoint.registry import registry_rows_for
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -9,7 +9,7 @@ import pytest
 from chargepoint_simulator import Simulator
 from cp_integration import PASSWORD, ROOT, USERNAME, sample_rows
 from volttron.driver.interfaces.chargepoint.account import forget_accounts
-from volttron.driver.interfaces.chargepoint.device import Device, build_device, read_config_file
+from volttron.driver.interfaces.chargepoint.standalone import Device, build_device, read_config_file
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from chargepoint_simulator import Simulator
 from cp_integration import PASSWORD, USERNAME
 from volttron.driver.interfaces.chargepoint.chargepoint_registers import StationRegister
 
-from volttron.driver.interfaces.chargepoint.account import AccountSettings, forget_accounts, make_client
+from volttron.driver.interfaces.chargepoint.account import forget_accounts, make_client
+from volttron.driver.interfaces.chargepoint.config import AccountSettings
 
 METHODS = ("getStations", "getStationStatus", "getLoad", "getAlarms", "getStationRights", "getChargingSessionData")
 

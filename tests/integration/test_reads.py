@@ -162,7 +162,7 @@ def test_unknown_station_gives_per_point_errors_not_a_crash(sim, make_device):
 
 def test_shared_credentials_from_the_interfaces_config_entry(sim, monkeypatch):
     # The platform fills ChargePoint.default_config from the config store entry "interfaces/chargepoint".
-    from volttron.driver.interfaces.chargepoint.device import build_device
+    from volttron.driver.interfaces.chargepoint.standalone import build_device
     monkeypatch.setattr(ChargePoint, "default_config", {"username": USERNAME, "password": PASSWORD,
                                                         "wsdl": sim.wsdl_url})
     station_id = sim.model.station_ids()[1]

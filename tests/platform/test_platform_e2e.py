@@ -22,7 +22,6 @@ from platform_harness import ROOT, BusClient, Platform, SimulatorProcess, wait_f
 
 pytestmark = [pytest.mark.platform, pytest.mark.timeout(540)]
 
-INTERFACE = ROOT / "src" / "volttron" / "driver" / "interfaces" / "chargepoint" / "chargepoint.py"
 REGISTRY = ROOT / "chargepoint.csv"
 SAMPLE_CONFIG = ROOT / "chargepoint.config"
 USERNAME, PASSWORD = "e2e-license-key", "e2e-password"
@@ -37,20 +36,8 @@ PUBLISHED_TYPE = {"string": "string", "int": "integer", "float": "float", "bool"
                   "datetime": "string", "time": "string", "dict": "<class 'dict'>"}
 
 
-def _why_not() -> str | None:
-    if not INTERFACE.exists():
-        return f"the driver's interface module {INTERFACE.relative_to(ROOT)} does not exist yet"
-    import chargepoint_simulator
-    if not hasattr(chargepoint_simulator, "Simulator"):
-        return "chargepoint_simulator does not export Simulator yet"
-    return None
-
-
 @pytest.fixture(scope="module")
 def sim() -> SimulatorProcess:
-    reason = _why_not()
-    if reason:
-        pytest.skip(reason)
     simulator = SimulatorProcess("--stations", "4", "--seed", "1", "--username", USERNAME, "--password", PASSWORD)
     try:
         yield simulator.start()

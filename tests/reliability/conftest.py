@@ -10,7 +10,7 @@ import pytest
 from chargepoint_simulator import Simulator
 from cp_reliability import PASSWORD, SAMPLE_CONFIG, USERNAME, sample_rows, start_simulator
 from volttron.driver.interfaces.chargepoint.account import forget_accounts
-from volttron.driver.interfaces.chargepoint.device import Device, build_device
+from volttron.driver.interfaces.chargepoint.standalone import Device, build_device
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import gevent
 from gevent.event import Event
 from gevent.pywsgi import WSGIServer
 
-from volttron.driver.interfaces.chargepoint.chargepoint_registers import Source
+from volttron.driver.interfaces.chargepoint.models import Source
 from volttron.driver.interfaces.chargepoint.client import BUNDLED_WSDL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,13 +50,13 @@ def start_simulator(port: int = 0, **options: Any) -> Any:
 def count_calls(client: Any) -> dict[str, int]:
     """Count every call the client attempts, per operation (also those that never reach a server)."""
     counts: dict[str, int] = {}
-    original = client.call
+    original = client._call
 
     def call(operation: str, **arguments: Any) -> Any:
         counts[operation] = counts.get(operation, 0) + 1
         return original(operation, **arguments)
 
-    client.call = call
+    client._call = call
     return counts
 
 
@@ -140,8 +140,8 @@ class FakeClock:
 
 def use_clock(account: Any, clock: Callable[[], float]) -> None:
     """Drive an account's back-off and cache ages from ``clock``."""
-    account.clock = clock
     account.cache.clock = clock
+    account.backoff.clock = clock
 
 
 class Records(logging.Handler):

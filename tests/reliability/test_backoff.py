@@ -10,7 +10,7 @@ from typing import Iterator
 import pytest
 
 from cp_reliability import PASSWORD, FakeClock, Records, count_calls, start_simulator, use_clock
-from volttron.driver.interfaces.chargepoint.chargepoint_registers import Source
+from volttron.driver.interfaces.chargepoint.models import Source
 from volttron.driver.interfaces.chargepoint.exceptions import ChargePointError
 
 pytestmark = pytest.mark.timeout(60)

@@ -16,7 +16,7 @@ import pytest
 from cp_reliability import (PASSWORD, PASSWORD_FORMS, SAMPLE_CONFIG, SAMPLE_CSV, USERNAME, CraftedServer, Records,
                             envelope, xml_reply)
 from volttron.driver.interfaces.chargepoint import cli
-from volttron.driver.interfaces.chargepoint.device import build_device
+from volttron.driver.interfaces.chargepoint.standalone import build_device
 from volttron.driver.interfaces.chargepoint.exceptions import AuthError, ChargePointError, WriteRejected
 
 pytestmark = pytest.mark.timeout(60)

@@ -15,7 +15,7 @@ import pytest
 from chargepoint_simulator import SimClock, Simulator
 from cp_reliability import FROZEN, PASSWORD, USERNAME, FakeClock, live_greenlets, use_clock
 from volttron.driver.interfaces.chargepoint.account import POLL_MARGIN
-from volttron.driver.interfaces.chargepoint.chargepoint_registers import Source
+from volttron.driver.interfaces.chargepoint.models import Source
 
 pytestmark = pytest.mark.timeout(90)
 

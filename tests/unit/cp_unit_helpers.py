@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from volttron.driver.interfaces.chargepoint.chargepoint_registers import (ChargepointRegister, RegistryRow,
-                                                                          validate_row)
+from volttron.driver.interfaces.chargepoint.chargepoint_registers import ChargepointRegister
+from volttron.driver.interfaces.chargepoint.registry import RegistryRow, validate_row
 from volttron.driver.interfaces.chargepoint.exceptions import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

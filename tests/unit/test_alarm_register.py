@@ -12,8 +12,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from cp_unit_helpers import ANY, SpecAttribute, assert_names, build, invalid_ports, rejected, spec_row, valid_ports
-from volttron.driver.interfaces.chargepoint.chargepoint_registers import (ALARM_ATTRIBUTES, AlarmRegister,
-                                                                          WriteAction, validate_row)
+from volttron.driver.interfaces.chargepoint.attributes import ALARM_ATTRIBUTES
+from volttron.driver.interfaces.chargepoint.chargepoint_registers import AlarmRegister
+from volttron.driver.interfaces.chargepoint.models import WriteAction, WriteOperation
+from volttron.driver.interfaces.chargepoint.registry import validate_row
 from volttron.driver.interfaces.chargepoint.exceptions import WriteRejected
 from volttron.driver.interfaces.chargepoint.models import Alarm
 
@@ -108,7 +110,7 @@ def test_clear_alarms_reads_none_even_with_alarms(port_number):
 @pytest.mark.parametrize("port_number", [None, 1, 2])
 def test_clear_alarms_accepts_one_and_keeps_the_port(value, port_number):
     register = build(REGISTER, "clearAlarms", port_number, writable=True)
-    assert register.plan_write(value) == WriteAction("clear_alarms", port=port_number)
+    assert register.plan_write(value) == WriteAction(WriteOperation.CLEAR_ALARMS, port=port_number)
 
 
 @pytest.mark.parametrize("value", [0, 2, -1, 0.5, "abc", None, "", True, math.nan])

@@ -13,8 +13,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from cp_unit_helpers import ANY, SpecAttribute, assert_names, build, invalid_ports, rejected, spec_row, valid_ports
-from volttron.driver.interfaces.chargepoint.chargepoint_registers import (SESSION_ATTRIBUTES,
-                                                                          ChargingSessionRegister, validate_row)
+from volttron.driver.interfaces.chargepoint.attributes import SESSION_ATTRIBUTES
+from volttron.driver.interfaces.chargepoint.chargepoint_registers import ChargingSessionRegister
+from volttron.driver.interfaces.chargepoint.registry import validate_row
 from volttron.driver.interfaces.chargepoint.exceptions import WriteRejected
 from volttron.driver.interfaces.chargepoint.models import Session
 

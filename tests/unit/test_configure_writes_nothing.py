@@ -7,7 +7,7 @@ import pytest
 
 from cp_unit_helpers import SAMPLE_CSV
 from volttron.driver.interfaces.chargepoint.account import forget_accounts
-from volttron.driver.interfaces.chargepoint.config import read_registry_csv
+from volttron.driver.interfaces.chargepoint.registry import read_registry_csv
 
 
 class RecordingClient:

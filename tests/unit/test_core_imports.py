@@ -6,9 +6,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 CORE = [
     "volttron.driver.interfaces.chargepoint.client",
     "volttron.driver.interfaces.chargepoint.chargepoint_registers",
+    "volttron.driver.interfaces.chargepoint.registry",
     "volttron.driver.interfaces.chargepoint.config",
     "volttron.driver.interfaces.chargepoint.account",
 ]
@@ -48,3 +51,34 @@ def test_core_modules_import_nothing_from_volttron():
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["core"] == [], f"the core pulled in VOLTTRON modules: {result['core']}"
     assert any(name.startswith("volttron.driver.base") for name in result["control"])
+
+
+LIGHT_PROBE = r"""
+import importlib, json, sys
+importlib.import_module({module!r})
+print(json.dumps(sorted(name for name in sys.modules if name.split(".")[0] in {heavy!r})))
+"""
+
+# Tools validate a config or a registry without the SOAP stack: these modules load neither suds nor gevent.
+LIGHT = [
+    "volttron.driver.interfaces.chargepoint.config",
+    "volttron.driver.interfaces.chargepoint.registry",
+    "volttron.driver.interfaces.chargepoint.chargepoint_registers",
+    "volttron.driver.interfaces.chargepoint.attributes",
+    "volttron.driver.interfaces.chargepoint.models",
+]
+
+
+@pytest.mark.parametrize("module", LIGHT)
+def test_config_and_register_model_load_no_soap_stack(module):
+    code = LIGHT_PROBE.format(module=module, heavy=["suds", "gevent"])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [], f"{module} pulled in the SOAP stack"
+
+
+def test_the_light_probe_sees_the_soap_stack_when_it_is_there():
+    code = LIGHT_PROBE.format(module="volttron.driver.interfaces.chargepoint.client", heavy=["suds", "gevent"])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "suds" in loaded and "gevent" in loaded

@@ -12,8 +12,10 @@ import math
 import pytest
 
 from cp_unit_helpers import ANY, PORT, SpecAttribute, assert_names, build, invalid_ports, rejected, spec_row, valid_ports
-from volttron.driver.interfaces.chargepoint.chargepoint_registers import (LOAD_ATTRIBUTES, LoadRegister, WriteAction,
-                                                                          validate_row)
+from volttron.driver.interfaces.chargepoint.attributes import LOAD_ATTRIBUTES
+from volttron.driver.interfaces.chargepoint.chargepoint_registers import LoadRegister
+from volttron.driver.interfaces.chargepoint.models import WriteAction, WriteOperation
+from volttron.driver.interfaces.chargepoint.registry import validate_row
 from volttron.driver.interfaces.chargepoint.exceptions import WriteRejected
 from volttron.driver.interfaces.chargepoint.models import PortLoad, StationLoad
 
@@ -135,7 +137,7 @@ def load_point(name, port_number=None):
 @pytest.mark.parametrize("value", [0, 0.0, "0", " 0 "])
 @pytest.mark.parametrize("port_number", [None, 1, 2])
 def test_shed_state_zero_clears_the_shed(value, port_number):
-    assert load_point("shedState", port_number).plan_write(value) == WriteAction("clear_shed", port=port_number)
+    assert load_point("shedState", port_number).plan_write(value) == WriteAction(WriteOperation.CLEAR_SHED, port=port_number)
 
 
 @pytest.mark.parametrize("value", [1, "1", 2, -1, 0.5, None, "", "abc", True, math.nan])
@@ -152,7 +154,7 @@ def test_shed_state_refuses_everything_but_zero(value):
 @pytest.mark.parametrize("port_number", [None, 1, 2])
 def test_allowed_load_sheds_in_kw(value, kw, port_number):
     action = load_point("allowedLoad", port_number).plan_write(value)
-    assert action == WriteAction("shed", port=port_number, allowed_kw=kw)
+    assert action == WriteAction(WriteOperation.SHED, port=port_number, allowed_kw=kw)
 
 
 @pytest.mark.parametrize("value", [-1, "-0.5", "abc", math.nan, math.inf, True, [5]])
@@ -167,7 +169,7 @@ def test_allowed_load_refuses_negative_and_non_numbers(value):
 @pytest.mark.parametrize("port_number", [None, 1, 2])
 def test_percent_shed_sheds_in_percent(value, pct, port_number):
     action = load_point("percentShed", port_number).plan_write(value)
-    assert action == WriteAction("shed", port=port_number, percent=pct)
+    assert action == WriteAction(WriteOperation.SHED, port=port_number, percent=pct)
 
 
 @pytest.mark.parametrize(("value", "says"), [
@@ -184,7 +186,7 @@ def test_percent_shed_refuses_out_of_range_fractional_and_non_numbers(value, say
 @pytest.mark.parametrize("value", [None, "", "None", "null"])
 @pytest.mark.parametrize("name", ["allowedLoad", "percentShed"])
 def test_none_clears_the_shed(name, value):
-    assert load_point(name, 1).plan_write(value) == WriteAction("clear_shed", port=1)
+    assert load_point(name, 1).plan_write(value) == WriteAction(WriteOperation.CLEAR_SHED, port=1)
 
 
 @pytest.mark.parametrize(("name", "value"), [("allowedLoad", 5), ("percentShed", 50)])

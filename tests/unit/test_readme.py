@@ -7,7 +7,7 @@ from pathlib import Path
 import docutils.core
 import docutils.utils
 
-from volttron.driver.interfaces.chargepoint.chargepoint_registers import all_attributes
+from volttron.driver.interfaces.chargepoint.registry import all_attributes
 from volttron.driver.interfaces.chargepoint.config import DeviceSettings
 
 README = Path(__file__).resolve().parents[2] / "README.rst"

@@ -15,8 +15,8 @@ import test_station_register
 import test_station_rights_register
 import test_station_status_register
 from cp_unit_helpers import SAMPLE_CSV, assert_names, make_row, rejected
-from volttron.driver.interfaces.chargepoint.chargepoint_registers import registry_rows_for, validate_rows
-from volttron.driver.interfaces.chargepoint.config import parse_registry_csv, read_registry_csv, registry_rows
+from volttron.driver.interfaces.chargepoint.registry import (parse_registry_csv, read_registry_csv, registry_rows, registry_rows_for,
+                                                        validate_rows)
 from volttron.driver.interfaces.chargepoint.exceptions import ConfigError
 
 # Every attribute of the spec, from the per-register spec tables: (Register Name, Attribute Name) -> SpecAttribute.

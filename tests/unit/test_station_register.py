@@ -12,8 +12,9 @@ import pytest
 
 from cp_unit_helpers import (PORT, STATION, SpecAttribute, assert_names, build, invalid_ports, rejected,
                              spec_row, valid_ports)
-from volttron.driver.interfaces.chargepoint.chargepoint_registers import (STATION_ATTRIBUTES, StationRegister,
-                                                                          validate_row)
+from volttron.driver.interfaces.chargepoint.attributes import STATION_ATTRIBUTES
+from volttron.driver.interfaces.chargepoint.chargepoint_registers import StationRegister
+from volttron.driver.interfaces.chargepoint.registry import validate_row
 from volttron.driver.interfaces.chargepoint.exceptions import WriteRejected
 from volttron.driver.interfaces.chargepoint.models import PortInfo, Pricing, StationInfo
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 
 from cp_unit_helpers import STATION, SpecAttribute, assert_names, build, invalid_ports, rejected, spec_row, valid_ports
-from volttron.driver.interfaces.chargepoint.chargepoint_registers import (RIGHTS_ATTRIBUTES, StationRightsRegister,
-                                                                          validate_row)
+from volttron.driver.interfaces.chargepoint.attributes import RIGHTS_ATTRIBUTES
+from volttron.driver.interfaces.chargepoint.chargepoint_registers import StationRightsRegister
+from volttron.driver.interfaces.chargepoint.registry import validate_row
 from volttron.driver.interfaces.chargepoint.exceptions import WriteRejected
 from volttron.driver.interfaces.chargepoint.models import RightsEntry
 

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from cp_unit_helpers import PORT, SpecAttribute, assert_names, build, invalid_ports, rejected, spec_row, valid_ports
-from volttron.driver.interfaces.chargepoint.chargepoint_registers import (STATUS_ATTRIBUTES, StationStatusRegister,
-                                                                          validate_row)
+from volttron.driver.interfaces.chargepoint.attributes import STATUS_ATTRIBUTES
+from volttron.driver.interfaces.chargepoint.chargepoint_registers import StationStatusRegister
+from volttron.driver.interfaces.chargepoint.registry import validate_row
 from volttron.driver.interfaces.chargepoint.exceptions import WriteRejected
 from volttron.driver.interfaces.chargepoint.models import PortStatus
 

@@ -1,5 +1,6 @@
 """ChargePoint Web Services driver for VOLTTRON.
 
-The core (``client``, ``cache``, ``models``, ``chargepoint_registers``, ``config``) imports nothing from VOLTTRON;
-only ``chargepoint`` (the platform interface) and ``cli`` do.
+Only three modules need VOLTTRON: ``chargepoint`` (the platform interface), ``standalone`` (an interface configured
+outside a platform) and the commands built on it (``cli``, ``demo``). Everything else imports nothing from VOLTTRON;
+``attributes``, ``chargepoint_registers``, ``registry``, ``config`` and ``models`` import neither suds nor gevent.
 """

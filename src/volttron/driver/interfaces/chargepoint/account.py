@@ -1,51 +1,34 @@
-"""What every device of one API account shares: the client, the response cache, batching and back-off.
+"""One API account shared by its devices: the client, the response cache, batched reads, back-off and writes.
 
-A device asks for one kind of data (a :class:`Source`) for its station. When several stations of the account are
-configured in the process, one call answers for all of them (getStationStatus takes a list of stations;
-getStations, getAlarms, getStationRights and getChargingSessionData answer for the whole organisation), so the
-number of API calls per poll cycle does not grow with the number of devices. getLoad is asked per station.
+A device asks for one kind of data (a :class:`~.models.Source`) for its station. When several stations of the
+account are configured in the process, one call answers for all of them (getStationStatus takes a list of
+stations; getStations, getAlarms, getStationRights and getChargingSessionData answer for the whole organisation;
+getLoad is asked per station group), so the number of API calls per poll cycle does not grow with the number of
+devices.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from gevent.lock import RLock
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Hashable, Iterable
 
 import gevent
+from gevent.lock import RLock
 
+from .backoff import Backoff
+from .batching import SessionHistory, group_cover, group_ids
 from .cache import ResponseCache
-from .chargepoint_registers import Source, WriteAction
 from .client import NO_DATA, ChargePointClient
-from .exceptions import (ApiError, ApiTimeout, BackingOff, ChargePointError, SoapFault, TransportError,
-                         WriteRejected)
-from .models import Session, StationInfo, StationLoad
+from .config import AccountSettings
+from .exceptions import ApiError, ApiTimeout, ChargePointError, TransportError, WriteRejected
+from .models import Source, StationInfo, StationLoad, WriteAction, WriteOperation
 
 _log = logging.getLogger(__name__)
 
 POLL_MARGIN = 2.0  # seconds a poll may run past the API timeout before its unfinished reads are abandoned
-SESSION_OVERLAP = timedelta(hours=24)  # longest session a refresh is sure to catch
 
-
-@dataclass(frozen=True)
-class AccountSettings:
-    """How to reach one API account; devices with equal settings share one :class:`Account`."""
-
-    username: str
-    password: str = field(repr=False)
-    wsdl: str | None = None
-    endpoint: str | None = None
-    timeout: float = 10.0
-    ca_file: str | None = None
-    max_response_bytes: int = 32 * 1024 * 1024
-
-    def key(self) -> tuple[Hashable, ...]:
-        digest = hashlib.sha256(self.password.encode()).hexdigest()
-        return (self.wsdl, self.endpoint, self.username, digest, self.timeout, self.ca_file, self.max_response_bytes)
+Fetched = dict[str, Any]
 
 
 class _NotFound:
@@ -55,40 +38,48 @@ class _NotFound:
         self.error = ApiError(NO_DATA, f"station {station_id} not found", operation=operation)
 
 
-@dataclass
-class _Health:
-    failures: int = 0
-    retry_at: float = 0.0
-    last_error: str = ""
-
-
 class Account:
-    """One API account: a shared client, cache and back-off state for every device that uses it."""
+    """One API account: a shared client, cache and back-off state for every device that uses it.
+
+    ``batching`` False asks per station and method, as the old driver did (the benchmark compares both).
+    """
 
     def __init__(self, settings: AccountSettings, factory: Callable[[AccountSettings], ChargePointClient], *,
-                 backoff_base: float = 5.0, backoff_max: float = 300.0,
+                 batching: bool = True, backoff_base: float = 5.0, backoff_max: float = 300.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
+        self._batching = batching
         self._factory = factory
         self._client: ChargePointClient | None = None
         self._client_lock = RLock()
         self.cache = ResponseCache(clock=clock)
-        self.clock = clock
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
+        self.backoff = Backoff(Source, self.username_hint, base=backoff_base, maximum=backoff_max, clock=clock)
         self._stations: set[str] = set()  # stations of the devices configured on this account
-        self._health: dict[Source, _Health] = {source: _Health() for source in Source}
-        self._degraded = False
-        self._sessions: dict[str, dict[int | None, Session]] = {}
-        self._sessions_since: dict[str, datetime] = {}  # per station, or "*" for the organisation
+        self._sessions = SessionHistory()
         self._org_size: int | None = None  # stations in the organisation, once an org-wide inventory was read
         self._groups: dict[str, list[str]] = {}  # station -> ids of the groups it belongs to
         self._shed_kinds: dict[str, tuple[str, float]] = {}  # station -> (kind written by us, lapses at)
-        self.batching = True  # False asks per station, as the old driver did (the benchmark compares both)
         self._max_age_seen = 0.0
+        self._fetchers: dict[Source, Callable[[str, str | None, list[str]], Fetched]] = {
+            Source.STATIONS: self._fetch_stations,
+            Source.STATUS: lambda station_id, one, ids: self.client.get_station_status(ids),
+            Source.LOAD: self._fetch_load,
+            Source.ALARMS: self._fetch_alarms,
+            Source.RIGHTS: lambda station_id, one, ids: self.client.get_station_rights(one),
+            Source.SESSIONS: self._fetch_sessions,
+        }
 
     def __repr__(self) -> str:
         return f"Account({self.username_hint!r}, stations={len(self._stations)})"
+
+    @property
+    def batching(self) -> bool:
+        """True when one call answers for several stations (fixed when the account is made)."""
+        return self._batching
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self.cache.clock
 
     @property
     def client(self) -> ChargePointClient:
@@ -116,7 +107,7 @@ class Account:
         return sorted(self._stations)
 
     def _batched(self, source: Source, station_id: str) -> bool:
-        if not (self.batching and len(self._stations) > 1 and station_id in self._stations):
+        if not (self._batching and len(self._stations) > 1 and station_id in self._stations):
             return False
         if source is Source.SESSIONS:
             # Organisation-wide session history is large (every station's last day): worth it only when the
@@ -168,51 +159,49 @@ class Account:
         if hit:
             return _unwrap(value)
         batched = self._batched(source, station_id)
-        flight = (source, "*") if batched else key
-        wait = self.settings.timeout + POLL_MARGIN
-        self.cache.single_flight(flight, lambda: self._guarded(source, lambda: self._fetch(source, station_id,
-                                                                                            batched)), wait)
+        self._fetch_once((source, "*") if batched else key, source, station_id, batched)
         hit, value = self.cache.get(key, max(max_age, 1.0))
         if not hit:
             # A batch that started before this station was registered; ask for it alone.
-            self.cache.single_flight(key, lambda: self._guarded(source, lambda: self._fetch(source, station_id,
-                                                                                             False)), wait)
+            self._fetch_once(key, source, station_id, False)
             hit, value = self.cache.get(key, max(max_age, 1.0))
         return _unwrap(value)
 
+    def _fetch_once(self, flight: Hashable, source: Source, station_id: str, batched: bool) -> None:
+        """One fetch into the cache, shared by every caller of the same flight, unless the source backs off."""
+        self.cache.single_flight(
+            flight, lambda: self.backoff.run(source, source.value, lambda: self._fetch(source, station_id, batched)),
+            self.settings.timeout + POLL_MARGIN)
+
     def _fetch(self, source: Source, station_id: str, batched: bool) -> None:
-        client = self.client
         ids = self.stations if batched else [station_id]
-        one = None if batched else station_id
-        found: dict[str, Any]
-        if source is Source.STATIONS:
-            found = {s.station_id: s for s in client.get_stations(one)}
-            self._remember_groups(found.values())
-            if one is None:
-                self._org_size = len(found)
-        elif source is Source.STATUS:
-            found = client.get_station_status(ids)
-        elif source is Source.LOAD:
-            found = self._fetch_load(station_id, ids) if batched else client.get_load(station_id)
+        found = self._fetchers[source](station_id, None if batched else station_id, ids)
+        if source is Source.LOAD:
             ids = sorted(set(found) & set(ids) | {station_id})  # stations left out ask on their own later
-        elif source is Source.ALARMS:
-            found = client.get_alarms(one)
-            found = {sid: found.get(sid, []) for sid in ids}
-        elif source is Source.RIGHTS:
-            found = client.get_station_rights(one)
-        else:
-            found = self._fetch_sessions(one, ids)
         self.cache.put({(source, sid): found[sid] if sid in found else _NotFound(source.value, sid) for sid in ids})
         if self._max_age_seen:
             self.cache.prune(self._max_age_seen * 2)
 
+    def _fetch_stations(self, station_id: str, one: str | None, ids: list[str]) -> Fetched:
+        found = {s.station_id: s for s in self.client.get_stations(one)}
+        self._remember_groups(found.values())
+        if one is None:
+            self._org_size = len(found)
+        return found
+
+    def _fetch_alarms(self, station_id: str, one: str | None, ids: list[str]) -> Fetched:
+        found = self.client.get_alarms(one)
+        return {sid: found.get(sid, []) for sid in ids}
+
     def _remember_groups(self, stations: Iterable[StationInfo]) -> None:
         for station in stations:
-            self._groups[station.station_id] = [g.strip() for g in (station.sg_id or "").split(",") if g.strip()]
+            self._groups[station.station_id] = group_ids(station.sg_id)
 
-    def _fetch_load(self, station_id: str, ids: list[str]) -> dict[str, StationLoad]:
+    def _fetch_load(self, station_id: str, one: str | None, ids: list[str]) -> dict[str, StationLoad]:
         # getLoad answers per station or per station group: cover the stations with as few groups as possible
         # (membership comes from getStations) and ask the rest one by one.
+        if one is not None:
+            return self.client.get_load(station_id)
         if any(sid not in self._groups for sid in ids):
             # Membership changes rarely: any cached inventory will do, else share the inventory fetch. Without
             # it, stations of unknown membership are asked one by one rather than failing their load reads.
@@ -220,66 +209,17 @@ class Account:
                 self.read(Source.STATIONS, station_id, float("inf"))
             except ChargePointError as exc:
                 _log.debug("no group membership for batched getLoad (%s); asking per station", exc)
-        uncovered = set(ids)
         found: dict[str, StationLoad] = {}
-        while uncovered:
-            members: dict[str, set[str]] = {}
-            for sid in uncovered:
-                for group in self._groups.get(sid, []):
-                    members.setdefault(group, set()).add(sid)
-            best = max(members, key=lambda g: (len(members[g]), g), default=None)
-            if best is None or len(members[best]) < 2:
-                break
-            found.update(self.client.get_load(sg_id=int(best)))
-            uncovered -= members[best] | set(found)
+        for group, _members in group_cover(ids, self._groups):
+            found.update(self.client.get_load(sg_id=int(group)))
         if station_id not in found:
             found.update(self.client.get_load(station_id))
         return found
 
-    def _fetch_sessions(self, one: str | None, ids: list[str]) -> dict[str, list[Session]]:
-        # Sessions come oldest first, 100 a page. After a first full read only the day before the latest known
-        # session end is asked again (a session ending later started after that, unless it lasted a day), and
-        # the answers are merged, keeping the latest session per port.
+    def _fetch_sessions(self, station_id: str, one: str | None, ids: list[str]) -> Fetched:
         scope = one or "*"
-        for sid, sessions in self.client.get_charging_sessions(one, self._sessions_since.get(scope)).items():
-            latest = self._sessions.setdefault(sid, {})
-            for session in sessions:
-                known = latest.get(session.port_number)
-                if known is None or _session_order(session) >= _session_order(known):
-                    latest[session.port_number] = session
-        ends = [s.end_time for sid in ([one] if one else self._sessions) for s in self._sessions.get(sid, {}).values()
-                if s.end_time is not None]
-        if ends:
-            self._sessions_since[scope] = max(ends) - SESSION_OVERLAP
-        return {sid: list(self._sessions.get(sid, {}).values()) for sid in ids}
-
-    def _guarded(self, source: Source, call: Callable[[], Any]) -> Any:
-        """Run an API call unless this source is backing off after repeated transport or SOAP failures."""
-        health = self._health[source]
-        now = self.clock()
-        if now < health.retry_at:
-            raise BackingOff(f"{source.value} not sent: the last {health.failures} calls failed "
-                             f"({health.last_error}); next try in {health.retry_at - now:.0f} s",
-                             retry_in=health.retry_at - now)
-        try:
-            result = call()
-        except (TransportError, SoapFault) as exc:
-            health.failures += 1
-            health.last_error = str(exc)
-            if health.failures >= 2:
-                delay = min(self.backoff_max, self.backoff_base * 2 ** (health.failures - 2))
-                health.retry_at = self.clock() + delay
-                if not self._degraded:
-                    self._degraded = True
-                    _log.warning("ChargePoint API for %s keeps failing (%s); backing off, up to %g s between "
-                                 "tries", self.username_hint, exc, self.backoff_max)
-            raise
-        if health.failures:
-            health.failures, health.retry_at = 0, 0.0
-            if self._degraded and all(h.failures == 0 for h in self._health.values()):
-                self._degraded = False
-                _log.info("ChargePoint API for %s answers again", self.username_hint)
-        return result
+        self._sessions.merge(scope, self.client.get_charging_sessions(one, self._sessions.since(scope)))
+        return {sid: self._sessions.latest(sid) for sid in ids}
 
     # -- writes ------------------------------------------------------------------------------------------------------
 
@@ -289,21 +229,19 @@ class Account:
         A shed of the other kind than the one in force is refused here, before any call: the API allows one
         kind at a time until the station is cleared.
         """
-        if action.operation == "shed":
+        if action.operation is WriteOperation.SHED:
             self._refuse_kind_switch(action, station_id)
         try:
-            if action.operation == "shed":
+            if action.operation is WriteOperation.SHED:
                 self.client.shed_load(station_id, port=action.port, allowed_kw=action.allowed_kw,
                                       percent=action.percent, minutes=shed_minutes)
                 expires = self.clock() + shed_minutes * 60 if shed_minutes else float("inf")
                 self._shed_kinds[station_id] = (_shed_kind(action), expires)
-            elif action.operation == "clear_shed":
+            elif action.operation is WriteOperation.CLEAR_SHED:
                 self.client.clear_shed_state(station_id)
                 self._shed_kinds.pop(station_id, None)
-            elif action.operation == "clear_alarms":
-                self.client.clear_alarms(station_id, action.port)
             else:
-                raise ValueError(f"unknown write operation {action.operation!r}")
+                self.client.clear_alarms(station_id, action.port)
         finally:
             self.invalidate(station_id)
 
@@ -333,11 +271,6 @@ def _shed_kind(action: WriteAction) -> str:
     return "kW" if action.allowed_kw is not None else "percent"
 
 
-def _session_order(session: Session) -> tuple[datetime, datetime]:
-    floor = datetime.min.replace(tzinfo=timezone.utc)
-    return (session.end_time or session.start_time or floor, session.start_time or floor)
-
-
 def _stray(value: Any) -> bool:
     # A greenlet that ended with GreenletExit counts as successful, with the exception as its value.
     return isinstance(value, BaseException) and not isinstance(value, ChargePointError)
@@ -353,14 +286,14 @@ _accounts: dict[tuple[Hashable, ...], Account] = {}
 _accounts_lock = RLock()
 
 
-def account_for(settings: AccountSettings,
-                factory: Callable[[AccountSettings], ChargePointClient] | None = None) -> Account:
-    """The process-wide Account for these settings, created (and its WSDL parsed) on first use."""
+def account_for(settings: AccountSettings, factory: Callable[[AccountSettings], ChargePointClient] | None = None,
+                *, batching: bool = True) -> Account:
+    """The process-wide Account for these settings, created on first use (``batching`` applies then)."""
     key = settings.key()
     with _accounts_lock:
         account = _accounts.get(key)
         if account is None:
-            account = Account(settings, factory or make_client)
+            account = Account(settings, factory or make_client, batching=batching)
             _accounts[key] = account
         return account
 

@@ -15,11 +15,12 @@ from pydantic import ConfigDict, Field, SecretStr, ValidationError
 from volttron.driver.base.config import PointConfig, RemoteConfig
 from volttron.driver.base.interfaces import BaseInterface, BasicRevert
 
-from .account import Account, AccountSettings, account_for
-from .chargepoint_registers import ChargepointRegister, RegistryRow, validate_row, validate_rows
+from .account import Account, account_for
+from .chargepoint_registers import ChargepointRegister
 from .client import ChargePointClient
-from .config import DeviceSettings, load_device_settings
+from .config import AccountSettings, DeviceSettings, load_device_settings
 from .exceptions import ChargePointError, ConfigError, WriteRejected
+from .registry import PointSpec, RegistryRow, registry_rows, validate_row, validate_rows
 
 _log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class ChargePoint(BasicRevert, BaseInterface):
             problems = [f"ChargePoint device config, key '{'.'.join(map(str, e['loc']))}': {e['msg']}"
                         for e in exc.errors(include_input=False)]
             raise ConfigError("; ".join(problems), problems=problems) from None
+        self._specs: dict[str, PointSpec] = {}  # rows validated by prepare_registry_config, by point name
         self._defaults_by_point: dict[str, Any] = {}  # revert defaults wait here until their topic is known
         self.settings: DeviceSettings = load_device_settings(self.config.model_dump(), "ChargePoint device config")
         self._account: Account | None = None
@@ -79,17 +81,26 @@ class ChargePoint(BasicRevert, BaseInterface):
 
     # -- configuration -------------------------------------------------------------------------------------------
 
+    @property
+    def _registry_name(self) -> str:
+        return f"registry of station {self.settings.station_id}"
+
     def prepare_registry_config(self, registry_config: list[dict], remote_config: RemoteConfig | None = None
                                 ) -> list[dict]:
-        """Check every row before any is used, so one bad row names itself and refuses only this device."""
-        validate_rows([RegistryRow.from_mapping(i, row) for i, row in enumerate(registry_config, start=1)],
-                      f"registry of station {self.settings.station_id}")
+        """Check every row before any is used, so one bad row names itself and refuses only this device.
+
+        The validated rows are kept for :meth:`create_register`, which the platform calls once per row next.
+        """
+        specs = validate_rows(registry_rows(registry_config), self._registry_name)
+        self._specs = {spec.point_name: spec for spec in specs}
         return registry_config
 
     def create_register(self, register_definition: PointConfig) -> ChargepointRegister:
-        values = register_definition.model_dump(by_alias=True)
-        values["Writable"] = str(register_definition.writable)
-        spec = validate_row(RegistryRow.from_mapping(0, values), f"registry of station {self.settings.station_id}")
+        spec = self._specs.get(register_definition.volttron_point_name)
+        if spec is None:  # a row that did not come through prepare_registry_config
+            values = register_definition.model_dump(by_alias=True)
+            values["Writable"] = str(register_definition.writable)
+            spec = validate_row(RegistryRow.from_mapping(0, values), self._registry_name)
         register = spec.build()
         if spec.starting_value is not None:
             self._defaults_by_point[register.point_name] = spec.starting_value

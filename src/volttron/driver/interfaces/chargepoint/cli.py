@@ -13,20 +13,15 @@ import argparse
 import json
 import logging
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, TextIO
 
+from .terminal import print_table, same_value, show
+
 EXIT_OK, EXIT_REFUSED, EXIT_CONFIG, EXIT_API = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130
 
-DEMO_USERNAME = "demo-license-key"
-DEMO_PASSWORD = "demo-password"
-DEMO_PROPAGATION = 2.0  # seconds the simulated station takes to apply a shed or a clear
-DEMO_SHED_KW = 3.0
-VALUE_WIDTH = 40  # table cells longer than this are shortened (--json shows them whole)
-UNITS_WIDTH = 24
 
 
 # -- command line ------------------------------------------------------------------------------------------------
@@ -126,10 +121,15 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
 
 # -- commands ----------------------------------------------------------------------------------------------------
 
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    from .demo import run_demo
+    return run_demo(args, out)
+
+
 def _load_device(args: argparse.Namespace) -> Any:
     """The device as the platform would configure it from CONFIG and its registry."""
     from .config import load_device_settings
-    from .device import load_device, read_config_file
+    from .standalone import load_device, read_config_file
     # Validated from the file first, so that problems name the file and a password left out of the file (and
     # not in the environment) is reported as missing.
     load_device_settings(read_config_file(args.config), str(args.config))
@@ -143,7 +143,7 @@ def _scrape(args: argparse.Namespace, out: TextIO) -> int:
         json.dump({"values": values, "errors": errors}, out, default=str, sort_keys=True)
         out.write("\n")
     else:
-        _print_table(device, values, errors, out)
+        print_table(device, values, errors, out)
     # Per-point errors are normal (e.g. one operation not in the account's plan). When nothing but errors and
     # empty values came back, the device as configured cannot be read: wrong station, credentials or address.
     if errors and all(value is None for value in values.values()):
@@ -171,8 +171,8 @@ def _set(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     units = device.register(args.point).get_units()
     out.write(f"{args.point} := {args.value} accepted by the API\n")
-    out.write(f"read-back: {args.point} = {_show(readback)}{f' {units}' if readback is not None else ''}\n")
-    if not _same(readback, args.value):
+    out.write(f"read-back: {args.point} = {show(readback)}{f' {units}' if readback is not None else ''}\n")
+    if not same_value(readback, args.value):
         out.write("(the read-back shows the station's state: a shed or clear takes effect once the station applies "
                   "it, which may take a minute; scrape again to see it)\n")
     return EXIT_OK
@@ -181,9 +181,9 @@ def _set(args: argparse.Namespace, out: TextIO) -> int:
 def _check(args: argparse.Namespace, out: TextIO) -> int:
     from pydantic import ValidationError
 
-    from .chargepoint_registers import validate_rows
-    from .config import load_device_settings, read_registry_csv, registry_rows
-    from .device import build_device, read_config_file, registry_path_for
+    from .config import load_device_settings
+    from .registry import read_registry_csv, registry_rows, validate_rows
+    from .standalone import build_device, read_config_file, registry_path_for
     from .exceptions import ConfigError
 
     problems: list[str] = []
@@ -261,9 +261,10 @@ def _registry(args: argparse.Namespace, out: TextIO) -> int:
     import csv
 
     from .account import account_for
-    from .chargepoint_registers import StationRegister, registry_rows_for
+    from .chargepoint_registers import StationRegister
     from .config import load_device_settings
-    from .device import build_device, read_config_file
+    from .registry import registry_rows_for
+    from .standalone import build_device, read_config_file
 
     raw = read_config_file(args.config)
     settings = load_device_settings(raw, str(args.config))
@@ -307,181 +308,7 @@ def _registry(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-# -- demo --------------------------------------------------------------------------------------------------------
-
-def _demo(args: argparse.Namespace, out: TextIO) -> int:
-    from chargepoint_simulator import Simulator
-    from .chargepoint_registers import registry_rows_for
-    from .config import read_registry_csv
-    from .device import build_device, read_config_file, registry_path_for
-
-    started = time.monotonic()
-    if args.config.exists():
-        raw = read_config_file(args.config)
-        registry = args.registry or registry_path_for(args.config, raw)
-        rows = read_registry_csv(registry)
-        source = f"{args.config} + {registry.name if not args.registry else registry}"
-    else:
-        raw = {"driver_config": {}, "driver_type": "chargepoint", "registry_config": "config://chargepoint.csv"}
-        rows = read_registry_csv(args.registry) if args.registry else registry_rows_for([1, 2])
-        source = f"{args.registry or 'the built-in registry'} ({args.config} not found)"
-
-    with Simulator(stations=args.stations, seed=7, username=DEMO_USERNAME, password=DEMO_PASSWORD, port=0,
-                   propagation_delay=DEMO_PROPAGATION) as sim:
-        configured = str((raw.get("driver_config") or raw.get("remote_config") or raw).get("stationID", ""))
-        station_id = configured if sim.model.has_station(configured) else sim.model.station_ids()[0]
-        out.write(f"ChargePoint API simulator listening at {sim.url} ({args.stations} stations, no account needed)\n")
-        # cacheExpiration 0: every poll asks the API, so the demo shows the station's changes as they happen.
-        device = build_device(raw, rows, "devices/demo/cp1", {
-            "stationID": station_id, "username": DEMO_USERNAME, "password": DEMO_PASSWORD, "wsdl": sim.wsdl_url,
-            "cacheExpiration": 0, "timeout": 5})
-        out.write(f"Driver configured from {source}: {len(device.point_names)} points of station {station_id}, "
-                  f"pointed at the simulator\n\n")
-        out.flush()
-
-        values: dict[str, Any] = {}
-        for cycle in range(1, args.cycles + 1):
-            if cycle > 1:
-                time.sleep(args.interval)
-            calls_before, poll_started = sum(sim.calls.values()), time.monotonic()
-            previous, (values, errors) = values, device.scrape()
-            filled = sum(value is not None for value in values.values())
-            out.write(f"[poll {cycle}/{args.cycles}] {len(device.point_names)} points: {filled} with a value, "
-                      f"{len(values) - filled} empty, {len(errors)} errors; "
-                      f"{sum(sim.calls.values()) - calls_before} API calls in {time.monotonic() - poll_started:.2f} s"
-                      f"{_changes(previous, values)}\n")
-            out.flush()
-        out.write("\n")
-        _print_table(device, values, errors, out)
-        status = _demo_shed(device, values, out)
-        out.write(f"\nDone in {time.monotonic() - started:.1f} s: {args.cycles} poll(s) and a load shed, "
-                  f"{sum(sim.calls.values())} API calls in all.\n"
-                  "With your own account: put its stationID, username and password (or $CHARGEPOINT_PASSWORD) in "
-                  "chargepoint.config, then\n"
-                  "  chargepoint-driver check chargepoint.config --online\n"
-                  "  chargepoint-driver scrape chargepoint.config\n")
-    return status
-
-
-def _demo_shed(device: Any, values: dict[str, Any], out: TextIO) -> int:
-    """Shed load on one port, show the API accept it, the station apply it, then clear it."""
-    loads = {(register.attribute_name, register.port): register.point_name
-             for register in device.interface.point_map.values() if register.source.value == "getLoad"}
-    ports = sorted({port for (name, port) in loads if name == "allowedLoad" and port})
-    if not ports:
-        out.write("\n(no port-level allowedLoad point in the registry: skipping the load-shed demo)\n")
-        return EXIT_OK
-    # Prefer a port that is charging, so the shed visibly lowers its load.
-    port = max(ports, key=lambda p: values.get(loads.get(("portLoad", p), ""), None) or 0.0)
-    allowed = loads[("allowedLoad", port)]
-    watched = [name for name in (allowed, loads.get(("shedState", port)), loads.get(("portLoad", port))) if name]
-
-    out.write(f"\nLoad shed: cap port {port} at {DEMO_SHED_KW:g} kW by writing {allowed} := {DEMO_SHED_KW:g}\n")
-    readback = device.set(allowed, DEMO_SHED_KW)
-    out.write(f"  the API accepted the write (shedLoad); read-back right away: {allowed} = {_show(readback)}, "
-              f"still the old value.\n  The station applies a shed after a delay (here {DEMO_PROPAGATION:g} s; "
-              f"a real one may take a minute). Reading until it shows:\n")
-    if not _wait_for(device, watched, lambda now: now[allowed] == DEMO_SHED_KW, out):
-        out.write("  the station did not apply the shed in time\n")
-        return EXIT_API
-
-    clear = loads.get(("shedState", port)) or loads.get(("shedState", None))
-    if clear is None:
-        out.write("(no shedState point in the registry: the shed is cleared with allowedLoad := None)\n")
-        clear, clear_value = allowed, None
-    else:
-        clear_value = 0
-    out.write(f"\nClear the shed: {clear} := {clear_value} (the API clears every shed of the station at once)\n")
-    readback = device.set(clear, clear_value)
-    out.write(f"  the API accepted the write (clearShedState); read-back right away: {clear} = {_show(readback)}, "
-              f"still shed.\n  Reading until the station applies the clear:\n")
-    if not _wait_for(device, watched, lambda now: now[allowed] is None, out):
-        out.write("  the station did not clear the shed in time\n")
-        return EXIT_API
-    return EXIT_OK
-
-
-def _wait_for(device: Any, names: list[str], done: Callable[[dict[str, Any]], bool], out: TextIO,
-              limit: float = 20.0, every: float = 0.5) -> bool:
-    """Re-read ``names`` every ``every`` seconds, printing each read, until ``done`` or ``limit`` seconds."""
-    topics = [device.topic(name) for name in names]
-    strip = len(device.base_topic) + 1
-    started = time.monotonic()
-    while True:
-        results, errors = device.interface.get_multiple_points(topics)
-        now = {topic[strip:]: results.get(topic) for topic in topics}
-        elapsed = time.monotonic() - started
-        shown = ", ".join(f"{name} = {_show(now[name])}{_unit(device, name, now[name])}" for name in names)
-        finished = done(now)
-        out.write(f"  {elapsed:4.1f} s  {shown}{'  <- applied by the station' if finished else ''}"
-                  f"{'  (' + '; '.join(set(errors.values())) + ')' if errors else ''}\n")
-        out.flush()
-        if finished:
-            return True
-        if elapsed >= limit:
-            return False
-        time.sleep(every)
-
-
-def _changes(previous: dict[str, Any], values: dict[str, Any], limit: int = 3) -> str:
-    if not previous:
-        return ""
-    changed = [name for name, value in values.items() if name in previous and previous[name] != value]
-    if not changed:
-        return "; nothing changed"
-    shown = ", ".join(f"{name} {_show(previous[name])} -> {_show(values[name])}" for name in changed[:limit])
-    more = f" and {len(changed) - limit} more" if len(changed) > limit else ""
-    return f"; changed: {shown}{more}"
-
-
-# -- output helpers ----------------------------------------------------------------------------------------------
-
-def _print_table(device: Any, values: dict[str, Any], errors: dict[str, str], out: TextIO) -> None:
-    """Point, value and units, one row per point; errors are listed once each below the table."""
-    names = device.point_names
-    cells = {name: ("ERROR (see below)" if name in errors else _clip(_show(values.get(name)), VALUE_WIDTH))
-             for name in names}
-    point_width = max((len(name) for name in names), default=5)
-    value_width = max([len("value"), *(len(cell) for cell in cells.values())])
-    out.write(f"{'point':<{point_width}}  {'value':<{value_width}}  units\n")
-    out.write(f"{'-' * point_width}  {'-' * value_width}  {'-' * 5}\n")
-    for name in names:
-        units = _clip(device.register(name).get_units(), UNITS_WIDTH)
-        out.write(f"{name:<{point_width}}  {cells[name]:<{value_width}}  {units}".rstrip() + "\n")
-    if any(_show(values.get(name)) != cells[name] for name in names if name not in errors):
-        out.write(f"(values longer than {VALUE_WIDTH} characters are shortened; --json shows them whole)\n")
-    by_message: dict[str, list[str]] = {}
-    for name, message in errors.items():
-        by_message.setdefault(message, []).append(name)
-    if by_message:
-        out.write(f"\n{len(errors)} point(s) could not be read:\n")
-        for message, points in by_message.items():
-            out.write(f"  {message}\n    points: {', '.join(points)}\n")
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, default=str)
-    return "None" if value is None else str(value)
-
-
-def _unit(device: Any, name: str, value: Any) -> str:
-    units = device.register(name).get_units()
-    return f" {units}" if value is not None and units == "kW" else ""
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 3] + "..."
-
-
-def _same(readback: Any, written: str) -> bool:
-    if readback is None or written.strip().lower() in ("none", "null", ""):
-        return readback is None and written.strip().lower() in ("none", "null", "")
-    try:
-        return float(readback) == float(written)
-    except (TypeError, ValueError):
-        return str(readback) == written
-
+# -- reporting -------------------------------------------------------------------------------------------------
 
 def _summary(problems: list[str]) -> str:
     """One line: the only problem, or the first and how many more (``check`` lists them all)."""

@@ -1,27 +1,42 @@
 """Device configuration: the keys of the spec, validated when the device is configured, never at first poll.
 
-Free of VOLTTRON so that the CLI and other platforms can validate a configuration on their own.
+Free of VOLTTRON and of the SOAP stack, so that the CLI and other tools can validate a configuration on their own.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import hashlib
 import os
 import re
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Hashable
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from .account import AccountSettings
-from .chargepoint_registers import RegistryRow
 from .exceptions import ConfigError
 
 PASSWORD_ENV = "CHARGEPOINT_PASSWORD"
 DEFAULT_CACHE_EXPIRATION = 30.0
 DEFAULT_TIMEOUT = 10.0
 _STATION_ID = re.compile(r"^\d+:\d+$")
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """How to reach one API account; devices with equal settings share one account (client, cache, batching)."""
+
+    username: str
+    password: str = field(repr=False)
+    wsdl: str | None = None
+    endpoint: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    ca_file: str | None = None
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+
+    def key(self) -> tuple[Hashable, ...]:
+        digest = hashlib.sha256(self.password.encode()).hexdigest()
+        return (self.wsdl, self.endpoint, self.username, digest, self.timeout, self.ca_file, self.max_response_bytes)
 
 
 class DeviceSettings(BaseModel):
@@ -111,36 +126,3 @@ def load_device_settings(raw: dict[str, Any], where: str = "device config") -> D
 def _alias(key: str) -> str:
     field = DeviceSettings.model_fields.get(key)
     return field.alias if field is not None and field.alias else key
-
-
-def read_registry_csv(path: str | Path) -> list[dict[str, str]]:
-    """Read a registry CSV (UTF-8, with or without a byte-order mark) into rows keyed by header."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read registry {path}: {exc}") from exc
-    return parse_registry_csv(text, str(path))
-
-
-def parse_registry_csv(text: str, where: str = "registry") -> list[dict[str, str]]:
-    """Parse registry CSV text; an empty file or one without the required columns is an error."""
-    text = text.lstrip("\ufeff")
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
-        raise ConfigError(f"{where} is empty: expected a header row with {', '.join(RegistryRow.COLUMNS.values())}")
-    headers = [h.strip() for h in reader.fieldnames]
-    missing = [c for c in ("Volttron Point Name", "Attribute Name", "Register Name") if c not in headers]
-    if missing:
-        raise ConfigError(f"{where}: header lacks column(s) {', '.join(missing)}; found {', '.join(headers)}")
-    rows = []
-    for raw in reader:
-        row = {(k or "").strip(): (v if isinstance(v, str) else ",".join(v or [])) for k, v in raw.items()}
-        if any(value.strip() for value in row.values()):
-            rows.append(row)
-    return rows
-
-
-def registry_rows(rows: list[dict[str, Any]]) -> list[RegistryRow]:
-    """Number the rows (1-based, header excluded) so errors can point at them."""
-    return [RegistryRow.from_mapping(index, row) for index, row in enumerate(rows, start=1)]

@@ -13,7 +13,9 @@
     │   └── AuthError          the API refused the credentials
     └── ApiError               the API answered with a responseCode other than 100
 
-Every error that started outside this package is raised ``from`` the original exception.
+Foreign exceptions become these in one place (``client.translated``), which keeps the original as ``__cause__``;
+the one exception is a SOAP fault, whose text may quote our request (and so the password): its text is redacted and
+the original dropped.
 """
 
 from __future__ import annotations

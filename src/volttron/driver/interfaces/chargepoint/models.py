@@ -1,13 +1,16 @@
-"""Plain typed values the client returns: nothing above the client sees suds objects or the API's spelling.
+"""The plain typed values the layers hand each other: API answers, data sources and write actions.
 
-Fields the API leaves out are ``None``, never an invented default, so a missing value stays visible.
+Nothing above the client sees suds objects or the API's spelling. Fields the API leaves out are ``None``, never
+an invented default, so a missing value stays visible.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timezone
+
+_FLOOR = datetime.min.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,10 @@ class Alarm:
     alarm_time: datetime | None
     record_number: int | None = None
 
+    def recency(self) -> tuple[datetime, int]:
+        """Sort key of the most recent alarm: its time, then its record number."""
+        return (self.alarm_time or _FLOOR, self.record_number or 0)
+
 
 @dataclass(frozen=True)
 class Session:
@@ -126,22 +133,44 @@ class Session:
     user_id: str | None = None
     credential_id: str | None = None
 
+    def recency(self) -> tuple[datetime, datetime]:
+        """Sort key of the most recent session: end time (start time while open), then start time."""
+        return (self.end_time or self.start_time or _FLOOR, self.start_time or _FLOOR)
+
 
 @dataclass(frozen=True)
 class RightsEntry:
     """One station group's rights profile for a station, from getStationRights."""
 
-    sg_id: str
+    sg_id: str | None
     sg_name: str | None
     profile: str | None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"sgID": self.sg_id, "sgName": self.sg_name, "stationRightsProfile": self.profile}
+
+class Source(enum.Enum):
+    """The API data a register reads; one fetch per source serves every register of a device."""
+
+    STATIONS = "getStations"
+    STATUS = "getStationStatus"
+    LOAD = "getLoad"
+    ALARMS = "getAlarms"
+    RIGHTS = "getStationRights"
+    SESSIONS = "getChargingSessionData"
+
+
+class WriteOperation(enum.Enum):
+    """The API write a validated point write turns into."""
+
+    SHED = "shedLoad"
+    CLEAR_SHED = "clearShedState"
+    CLEAR_ALARMS = "clearAlarms"
 
 
 @dataclass(frozen=True)
-class ShedResult:
-    """What the API echoed back for an accepted shedLoad or clearShedState."""
+class WriteAction:
+    """What a validated write asks of the API: the operation, the port (None = station) and the shed value."""
 
-    station_id: str
-    success: bool
+    operation: WriteOperation
+    port: int | None = None
+    allowed_kw: float | None = None
+    percent: float | None = None

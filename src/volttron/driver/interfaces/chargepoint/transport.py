@@ -19,13 +19,12 @@ from urllib.request import url2pathname
 from typing import Any
 from xml.sax.saxutils import escape
 
-from suds.transport import Reply, Request, Transport, TransportError as SudsTransportError
+from suds.transport import Reply, Request, Transport
 
+from .config import DEFAULT_MAX_RESPONSE_BYTES
 from .exceptions import MalformedResponse
 
 _log = logging.getLogger(__name__)
-
-DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
 _WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 _PASSWORD_TEXT = ("http://docs.oasis-open.org/wss/2004/01/"
@@ -109,17 +108,15 @@ class BoundedTransport(Transport):
         self._opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=ssl_context(ca_file)))
 
     def open(self, request: Request) -> Any:
-        """Fetch a WSDL or schema document (http, https or file URL)."""
+        """Fetch a WSDL or schema document (http, https or file URL); failures raise as urllib raises them."""
         url = request.url if isinstance(request.url, str) else request.url.decode()
         if url.startswith("file:"):
             return BytesIO(Path(url2pathname(url[len("file:"):])).read_bytes())
-        try:
-            with self._opener.open(urllib.request.Request(url), timeout=self.timeout) as fp:
-                return BytesIO(self._read(fp))
-        except urllib.error.HTTPError as exc:
-            raise SudsTransportError(str(exc), exc.code, None) from exc
+        with self._opener.open(urllib.request.Request(url), timeout=self.timeout) as fp:
+            return BytesIO(self._read(fp))
 
     def send(self, request: Request) -> Reply:
+        """POST one envelope; any HTTP status comes back as a Reply (connection failures raise)."""
         url = request.url if isinstance(request.url, str) else request.url.decode()
         message = request.message
         if self.credentials is not None:
@@ -132,14 +129,13 @@ class BoundedTransport(Transport):
         u2request = urllib.request.Request(url, data=message, headers=headers, method="POST")
         try:
             with self._opener.open(u2request, timeout=self.timeout) as fp:
-                body = self._read(fp)
-                reply_headers = dict(fp.headers)
+                status, reply_headers, body = http.client.OK, dict(fp.headers), self._read(fp)
         except urllib.error.HTTPError as exc:
+            # Not a failure yet: the API sends its SOAP faults with HTTP 500; the client reads the status.
+            status, reply_headers = exc.code, dict(exc.headers or {})
             body = self._read(exc) if exc.fp is not None else b""
-            self._log_reply(exc.code, body)
-            raise SudsTransportError(exc.reason, exc.code, BytesIO(body)) from None
-        self._log_reply(http.client.OK, body)
-        return Reply(http.client.OK, reply_headers, body)
+        self._log_reply(status, body)
+        return Reply(status, reply_headers, body)
 
     def _read(self, fp: Any) -> bytes:
         body = fp.read(self.max_response_bytes + 1)

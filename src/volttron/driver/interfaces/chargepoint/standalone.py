@@ -15,7 +15,7 @@ from typing import Any
 from volttron.driver.base.config import RemoteConfig
 
 from .chargepoint import ChargePoint, ChargePointPointConfig
-from .config import read_registry_csv
+from .registry import read_registry_csv
 from .exceptions import ConfigError
 
 

@@ -1,0 +1,140 @@
+"""``chargepoint-driver demo``: the driver against an embedded simulator, polling, shedding load and clearing it."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any, Callable, TextIO
+
+from .cli import EXIT_API, EXIT_OK
+from .registry import read_registry_csv, registry_rows_for
+from .standalone import build_device, read_config_file, registry_path_for
+from .terminal import kw_suffix, print_table, show
+
+DEMO_USERNAME = "demo-license-key"
+DEMO_PASSWORD = "demo-password"
+DEMO_PROPAGATION = 2.0  # seconds the simulated station takes to apply a shed or a clear
+DEMO_SHED_KW = 3.0
+
+
+def run_demo(args: argparse.Namespace, out: TextIO) -> int:
+    """Poll, shed and clear on an embedded simulator; returns the exit code."""
+    from chargepoint_simulator import Simulator
+
+    started = time.monotonic()
+    if args.config.exists():
+        raw = read_config_file(args.config)
+        registry = args.registry or registry_path_for(args.config, raw)
+        rows = read_registry_csv(registry)
+        source = f"{args.config} + {registry.name if not args.registry else registry}"
+    else:
+        raw = {"driver_config": {}, "driver_type": "chargepoint", "registry_config": "config://chargepoint.csv"}
+        rows = read_registry_csv(args.registry) if args.registry else registry_rows_for([1, 2])
+        source = f"{args.registry or 'the built-in registry'} ({args.config} not found)"
+
+    with Simulator(stations=args.stations, seed=7, username=DEMO_USERNAME, password=DEMO_PASSWORD, port=0,
+                   propagation_delay=DEMO_PROPAGATION) as sim:
+        configured = str((raw.get("driver_config") or raw.get("remote_config") or raw).get("stationID", ""))
+        station_id = configured if sim.model.has_station(configured) else sim.model.station_ids()[0]
+        out.write(f"ChargePoint API simulator listening at {sim.url} ({args.stations} stations, no account needed)\n")
+        # cacheExpiration 0: every poll asks the API, so the demo shows the station's changes as they happen.
+        device = build_device(raw, rows, "devices/demo/cp1", {
+            "stationID": station_id, "username": DEMO_USERNAME, "password": DEMO_PASSWORD, "wsdl": sim.wsdl_url,
+            "cacheExpiration": 0, "timeout": 5})
+        out.write(f"Driver configured from {source}: {len(device.point_names)} points of station {station_id}, "
+                  f"pointed at the simulator\n\n")
+        out.flush()
+
+        values: dict[str, Any] = {}
+        for cycle in range(1, args.cycles + 1):
+            if cycle > 1:
+                time.sleep(args.interval)
+            calls_before, poll_started = sum(sim.calls.values()), time.monotonic()
+            previous, (values, errors) = values, device.scrape()
+            filled = sum(value is not None for value in values.values())
+            out.write(f"[poll {cycle}/{args.cycles}] {len(device.point_names)} points: {filled} with a value, "
+                      f"{len(values) - filled} empty, {len(errors)} errors; "
+                      f"{sum(sim.calls.values()) - calls_before} API calls in {time.monotonic() - poll_started:.2f} s"
+                      f"{_changes(previous, values)}\n")
+            out.flush()
+        out.write("\n")
+        print_table(device, values, errors, out)
+        status = _demo_shed(device, values, out)
+        out.write(f"\nDone in {time.monotonic() - started:.1f} s: {args.cycles} poll(s) and a load shed, "
+                  f"{sum(sim.calls.values())} API calls in all.\n"
+                  "With your own account: put its stationID, username and password (or $CHARGEPOINT_PASSWORD) in "
+                  "chargepoint.config, then\n"
+                  "  chargepoint-driver check chargepoint.config --online\n"
+                  "  chargepoint-driver scrape chargepoint.config\n")
+    return status
+
+
+def _demo_shed(device: Any, values: dict[str, Any], out: TextIO) -> int:
+    """Shed load on one port, show the API accept it, the station apply it, then clear it."""
+    loads = {(register.attribute_name, register.port): register.point_name
+             for register in device.interface.point_map.values() if register.source.value == "getLoad"}
+    ports = sorted({port for (name, port) in loads if name == "allowedLoad" and port})
+    if not ports:
+        out.write("\n(no port-level allowedLoad point in the registry: skipping the load-shed demo)\n")
+        return EXIT_OK
+    # Prefer a port that is charging, so the shed visibly lowers its load.
+    port = max(ports, key=lambda p: values.get(loads.get(("portLoad", p), ""), None) or 0.0)
+    allowed = loads[("allowedLoad", port)]
+    watched = [name for name in (allowed, loads.get(("shedState", port)), loads.get(("portLoad", port))) if name]
+
+    out.write(f"\nLoad shed: cap port {port} at {DEMO_SHED_KW:g} kW by writing {allowed} := {DEMO_SHED_KW:g}\n")
+    readback = device.set(allowed, DEMO_SHED_KW)
+    out.write(f"  the API accepted the write (shedLoad); read-back right away: {allowed} = {show(readback)}, "
+              f"still the old value.\n  The station applies a shed after a delay (here {DEMO_PROPAGATION:g} s; "
+              f"a real one may take a minute). Reading until it shows:\n")
+    if not _wait_for(device, watched, lambda now: now[allowed] == DEMO_SHED_KW, out):
+        out.write("  the station did not apply the shed in time\n")
+        return EXIT_API
+
+    clear = loads.get(("shedState", port)) or loads.get(("shedState", None))
+    if clear is None:
+        out.write("(no shedState point in the registry: the shed is cleared with allowedLoad := None)\n")
+        clear, clear_value = allowed, None
+    else:
+        clear_value = 0
+    out.write(f"\nClear the shed: {clear} := {clear_value} (the API clears every shed of the station at once)\n")
+    readback = device.set(clear, clear_value)
+    out.write(f"  the API accepted the write (clearShedState); read-back right away: {clear} = {show(readback)}, "
+              f"still shed.\n  Reading until the station applies the clear:\n")
+    if not _wait_for(device, watched, lambda now: now[allowed] is None, out):
+        out.write("  the station did not clear the shed in time\n")
+        return EXIT_API
+    return EXIT_OK
+
+
+def _wait_for(device: Any, names: list[str], done: Callable[[dict[str, Any]], bool], out: TextIO,
+              limit: float = 20.0, every: float = 0.5) -> bool:
+    """Re-read ``names`` every ``every`` seconds, printing each read, until ``done`` or ``limit`` seconds."""
+    topics = [device.topic(name) for name in names]
+    strip = len(device.base_topic) + 1
+    started = time.monotonic()
+    while True:
+        results, errors = device.interface.get_multiple_points(topics)
+        now = {topic[strip:]: results.get(topic) for topic in topics}
+        elapsed = time.monotonic() - started
+        shown = ", ".join(f"{name} = {show(now[name])}{kw_suffix(device, name, now[name])}" for name in names)
+        finished = done(now)
+        out.write(f"  {elapsed:4.1f} s  {shown}{'  <- applied by the station' if finished else ''}"
+                  f"{'  (' + '; '.join(set(errors.values())) + ')' if errors else ''}\n")
+        out.flush()
+        if finished:
+            return True
+        if elapsed >= limit:
+            return False
+        time.sleep(every)
+
+
+def _changes(previous: dict[str, Any], values: dict[str, Any], limit: int = 3) -> str:
+    if not previous:
+        return ""
+    changed = [name for name, value in values.items() if name in previous and previous[name] != value]
+    if not changed:
+        return "; nothing changed"
+    shown = ", ".join(f"{name} {show(previous[name])} -> {show(values[name])}" for name in changed[:limit])
+    more = f" and {len(changed) - limit} more" if len(changed) > limit else ""
+    return f"; changed: {shown}{more}"

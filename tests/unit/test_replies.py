@@ -1,0 +1,111 @@
+"""Reply parsing from recorded answers in the real wire shape (``SOAP-ENV`` envelope, ``ns1`` wrapper, unqualified
+children, numbers as text, empty group fields), with no transport: each operation's records become the plain values
+of ``models``, and a field the answer leaves out or empty reads None, never "" or 0."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from volttron.driver.interfaces.chargepoint import replies
+from volttron.driver.interfaces.chargepoint.exceptions import MalformedResponse
+from volttron.driver.interfaces.chargepoint.models import (Alarm, PortInfo, PortLoad, PortStatus, Pricing, RightsEntry,
+                                                           Session, StationInfo, StationLoad)
+
+RECORDED = Path(__file__).with_name("recorded")
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+def reply(operation: str) -> replies.Node:
+    return replies.read_reply((RECORDED / f"{operation}.xml").read_bytes(), operation)
+
+
+def records(operation: str, element: str) -> list[replies.Node]:
+    return reply(operation).all(element)
+
+
+STATION_1 = StationInfo(
+    station_id="1:33923", manufacturer="ChargePoint", model="CT4021-GW1", mac_addr="0024:B100:0002:1B2C",
+    serial_num="115110013418", address="1 Main St", city="Campbell", state="California", country="United States",
+    postal_code="95008",
+    ports={1: PortInfo(1, station_name="COMPANY / STATION 1", lat=37.28729, long=-121.94483,
+                       description="Level 2 port", reservable=False, status="AVAILABLE", level="L2", mode=1,
+                       connector="J1772", voltage=240.0, current=30.0, power=6.6),
+           2: PortInfo(2, station_name="COMPANY / STATION 1", lat=37.2873, long=-121.94483, description=None,
+                       reservable=True, status=None, level="L2", mode=1, connector="NEMA 5-20R", voltage=120.0,
+                       current=16.0, power=1.92)},
+    pricing=(Pricing(type="Hourly", start_time="00:00:00", end_time="23:59:59", min_price=1.0, max_price=20.0,
+                     initial_unit_price_duration=2, unit_price_per_hour=1.5, unit_price_per_hour_thereafter=3.0,
+                     unit_price_per_session=0.0, unit_price_per_kwh=0.25, session_time="Anytime"),),
+    num_ports=2, main_phone="1-888-123-4567", currency_code="USD", org_id="1:ORG07225",
+    organization_name="Company Inc", sg_id="39491, 41020", sg_name="Garage, Demand Response")
+# Fields left out or empty read None, never an invented "" or 0.
+STATION_2 = StationInfo(station_id="1:33924", manufacturer="ChargePoint", model="CPF50-L18", address="2 Main St",
+                        org_id="1:ORG07225", organization_name="Company Inc")
+
+CASES: list[tuple[str, Callable[[], Any], Any]] = [
+    ("getStations", lambda: replies.stations(records("getStations", "stationData")), [STATION_1, STATION_2]),
+    ("getStationStatus", lambda: replies.port_statuses(records("getStationStatus", "stationData")), {
+        "1:33923": {1: PortStatus(1, "AVAILABLE", utc("2016-11-07T19:19:19")),
+                    2: PortStatus(2, "INUSE", utc("2016-11-07T19:19:19"))},
+        "1:33924": {1: PortStatus(1, "UNREACHABLE", None)}}),
+    ("getLoad", lambda: replies.station_loads(reply("getLoad")), {
+        "1:33923": StationLoad("1:33923", 3.314, {
+            1: PortLoad(1, port_load=0.0, allowed_load=0.0, percent_shed=0.0, shed_state=0, user_id=None,
+                        credential_id=None),
+            2: PortLoad(2, port_load=3.314, allowed_load=3.5, percent_shed=0.0, shed_state=1, user_id="664719",
+                        credential_id="CNCP0000481668")})}),
+    ("getAlarms", lambda: replies.alarms(records("getAlarms", "Alarms")), {
+        "1:33923": [Alarm("1:33923", None, "Reachable", utc("2016-10-25T15:53:35"), 1),
+                    Alarm("1:33923", 2, "GFCI Trip", utc("2016-10-26T08:00:00"), 2)]}),
+    ("getStationRights", lambda: replies.station_rights(records("getStationRights", "rightsData")), {
+        "1:33923": [RightsEntry("39491", "Garage", "network_manager"),
+                    RightsEntry("41020", "Demand Response", "viewer")],
+        "1:33924": [RightsEntry("39491", "Garage", "network_manager")]}),
+    ("getChargingSessionData",
+     lambda: replies.sessions(records("getChargingSessionData", "ChargingSessionData")), {
+         "1:33923": [Session("1:33923", 2, "53068029", 12.120572, utc("2016-11-07T16:02:11"),
+                             utc("2016-11-07T19:40:55"), "664719", "CNCP0000481668"),
+                     Session("1:33923", 1, "53068111", None, utc("2016-11-07T18:00:00"), None, None, None)]}),
+    ("getCPNInstances", lambda: replies.cpn_instances(reply("getCPNInstances")),
+     [{"cpnID": "1", "cpnName": "CPN NA", "cpnDescription": "ChargePoint Network (North America)"}]),
+]
+
+
+@pytest.mark.parametrize(("operation", "parse", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_recorded_answer_reads_as_plain_values(operation, parse, expected):
+    assert parse() == expected
+
+
+def test_rights_paging_counts_group_station_pairs():
+    assert [replies.rights_records(block) for block in records("getStationRights", "rightsData")] == [2, 1]
+
+
+def test_a_fault_is_raised_with_its_code_and_text():
+    with pytest.raises(replies.Fault) as fault:
+        replies.read_reply((RECORDED / "fault-auth.xml").read_bytes(), "getLoad")
+    assert (fault.value.faultcode, fault.value.faultstring) == ("wsse:FailedAuthentication",
+                                                                "UsernameToken processing failed")
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    (b"", "empty answer"),
+    (b"<html><body>proxy error</body></html>", "not a SOAP 1.1 envelope"),
+    ((RECORDED / "getLoad.xml").read_bytes(), "no getAlarmsResponse element"),
+])
+def test_an_answer_that_is_not_the_expected_reply_is_malformed(body, says):
+    with pytest.raises(MalformedResponse, match=says):
+        replies.read_reply(body, "getAlarms")
+
+
+def test_records_without_their_key_are_skipped():
+    # A station record with no stationID or a port with no portNumber cannot be filed anywhere.
+    body = (RECORDED / "getStationStatus.xml").read_text().replace("<stationID>1:33924</stationID>", "")
+    body = body.replace("<portNumber>2</portNumber>", "<portNumber></portNumber>")
+    statuses = replies.port_statuses(replies.read_reply(body.encode(), "getStationStatus").all("stationData"))
+    assert list(statuses) == ["1:33923"] and list(statuses["1:33923"]) == [1]
