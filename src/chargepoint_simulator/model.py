@@ -213,7 +213,6 @@ class PortShed:
 class _ShedCommand:
     """An accepted shed or clear: the full shed map of the station once it reaches the station."""
 
-    accepted_at: float
     effective_at: float
     ports: dict[str, PortShed]
 
@@ -758,7 +757,7 @@ class Model:
             ports = dict(commanded)
             for number, one in (port_limits or {}).items():
                 ports[st.port(number).portNumber] = PortShed(one, expires)
-        return _ShedCommand(accepted_at=now, effective_at=effective, ports=ports)
+        return _ShedCommand(effective_at=effective, ports=ports)
 
     # ------------------------------------------------------------------ public API: reading
 
@@ -996,7 +995,7 @@ class Model:
         with self._lock:
             now = self._now()
             st = self._get(station_id, now)
-            st._commands.append(_ShedCommand(accepted_at=now, effective_at=now + self.propagation_delay, ports={}))
+            st._commands.append(_ShedCommand(effective_at=now + self.propagation_delay, ports={}))
 
     def clear_group_shed(self, sg_id: int | str) -> list[str]:
         """Clear the sheds of every station in a group. Returns the IDs."""
