@@ -2,11 +2,14 @@
 
 Response codes follow the service where it is known: 100 success, 102 no station (or group) found,
 136 no charging-session data, 153 no alarms. The service's codes for refused sheds are not published,
-so the simulator uses its own, each with a plain-language responseText:
+so the simulator uses its own, each with a plain-language responseText (``model.sheds`` holds the
+rules; a request with several faults gets the code of the first, in this order):
 
 * 187 malformed shed request (no target or both, no value, kW and percent together, station-wide
-  values together with Ports, an unparsable number);
-* 188 shed value out of range (percent outside 0-100 or not whole, negative kW, negative timeInterval);
+  values together with Ports, an unparsable number, kW and percent mixed in one request);
+* 188 shed value out of range (percent outside 0-100 or not whole, negative or non-finite kW,
+  negative timeInterval);
+* 102 the station, group or port is unknown;
 * 190 the station already has a shed of the other kind: clear it first.
 
 A value that cannot be read at all outside shedLoad (``startRecord=abc``) raises RequestError, which the
@@ -16,7 +19,6 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from chargepoint_simulator.model import (
@@ -25,15 +27,23 @@ from chargepoint_simulator.model import (
     UNKNOWN,
     UNREACHABLE,
     Model,
-    ShedConflictError,
+    ShedError,
     ShedLimit,
-    ShedValueError,
     Station,
     StationGroup,
     UnknownGroupError,
     UnknownPortError,
     UnknownStationError,
 )
+from chargepoint_simulator.model.sheds import (
+    PORT_FIELDS,
+    STATION_FIELDS,
+    GroupShedRequest,
+    StationShedRequest,
+    read_shed_request,
+    read_target,
+)
+from chargepoint_simulator.query import Query, RequestError, as_list, datetime_field, int_field, text_field
 
 _log = logging.getLogger(__name__)
 
@@ -42,9 +52,6 @@ SUCCESS_TEXT = "API input request executed successfully."
 NOT_FOUND = 102
 NO_SESSIONS = 136
 NO_ALARMS = 153
-SHED_MALFORMED = 187
-SHED_OUT_OF_RANGE = 188
-SHED_CONFLICT = 190
 
 MAX_STATIONS_PER_PAGE = 500
 SESSIONS_PER_PAGE = 100
@@ -53,12 +60,6 @@ MAX_ALARMS_PER_PAGE = 500
 RIGHTS_PER_PAGE = 500
 
 Fields = dict[str, Any]
-Query = dict[str, Any]
-
-
-class RequestError(ValueError):
-    """A request field that cannot be read (answered with a client fault)."""
-
 
 class _Refusal(Exception):
     """An in-band refusal: answered with this code and text rather than a fault."""
@@ -74,53 +75,7 @@ def reply(code: int = SUCCESS, text: str | None = None, **fields: Any) -> Fields
     return {"responseCode": str(code), "responseText": SUCCESS_TEXT if text is None else text, **fields}
 
 
-# ---------------------------------------------------------------------- reading query fields
-
-
-def _text(query: Query, name: str) -> str | None:
-    """A non-empty string field, stripped; None when absent or empty."""
-    value = query.get(name)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
-
-
-def _int(query: Query, name: str) -> int | None:
-    """An integer field; None when absent or empty."""
-    raw = _text(query, name)
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        try:
-            number = float(raw)
-        except ValueError:
-            raise RequestError(f"{name} must be an integer, not {raw!r}") from None
-        if not number.is_integer():
-            raise RequestError(f"{name} must be an integer, not {raw!r}")
-        return int(number)
-
-
-def _datetime(query: Query, name: str) -> datetime | None:
-    """An xsd:dateTime field; naive values are taken as UTC, offsets are honoured."""
-    raw = _text(query, name)
-    if raw is None:
-        return None
-    try:
-        value = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw)
-    except ValueError:
-        raise RequestError(f"{name} must be an xsd:dateTime, not {raw!r}") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
-
-
-def _as_list(value: Any) -> list[Any]:
-    """Repeated elements arrive as a list, a single one as itself."""
-    if value is None or value == "":
-        return []
-    return value if isinstance(value, list) else [value]
+# ---------------------------------------------------------------------- paging
 
 
 def _page(items: list[Any], start_record: int | None, size: int) -> tuple[list[Any], int, int]:
@@ -175,7 +130,7 @@ def _matches(pattern: str, values: Iterable[str]) -> bool:
 
 def _select(model: Model, query: Query, names: Iterable[str]) -> list[Station]:
     """The stations matching every filter of ``names`` present in the query (fixed fields only)."""
-    active = [(name, _text(query, name)) for name in names]
+    active = [(name, text_field(query, name)) for name in names]
     active = [(name, value) for name, value in active if value is not None]
     stations = model.static_stations()
     if not active:
@@ -255,7 +210,7 @@ _INVENTORY_FILTERS = tuple(_STATION_FILTERS)
 
 def _page_size(query: Query, name: str, default: int, maximum: int) -> int:
     """A requested page size, defaulted when absent or not positive, and capped."""
-    size = _int(query, name)
+    size = int_field(query, name)
     if size is None or size <= 0:
         return default
     return min(size, maximum)
@@ -265,9 +220,9 @@ def get_stations(model: Model, query: Query) -> Fields:
     """Station inventory, up to 500 per page."""
     stations = _select(model, query, _INVENTORY_FILTERS)
     size = _page_size(query, "numStations", MAX_STATIONS_PER_PAGE, MAX_STATIONS_PER_PAGE)
-    page, _, more = _page(stations, _int(query, "startRecord"), size)
+    page, _, more = _page(stations, int_field(query, "startRecord"), size)
     if not page:
-        return reply(NOT_FOUND, _unknown_station_text(_text(query, "stationID")))
+        return reply(NOT_FOUND, _unknown_station_text(text_field(query, "stationID")))
     live = model.stations(st.stationID for st in page)
     return reply(stationData=[_station_data(st) for st in live], moreFlag=more)
 
@@ -281,9 +236,9 @@ _STATUS_FILTERS = tuple(name for name in _STATION_FILTERS if name not in ("seria
 def get_station_status(model: Model, query: Query) -> Fields:
     """Port status of one station, a batch (stationIDs) or all, paged like getStations."""
     block = query.get("stationIDs")
-    listed = _as_list(block.get("stationID")) if isinstance(block, dict) else []
+    listed = as_list(block.get("stationID")) if isinstance(block, dict) else []
     wanted = [s.strip() for s in listed if isinstance(s, str) and s.strip()]
-    single = _text(query, "stationID")
+    single = text_field(query, "stationID")
     if single:
         wanted.insert(0, single)
     filters = [n for n in _STATUS_FILTERS if n != "stationID"]
@@ -299,12 +254,12 @@ def get_station_status(model: Model, query: Query) -> Fields:
         ids = ordered
     else:
         ids = [st.stationID for st in stations]
-    status = _int(query, "Status")
+    status = int_field(query, "Status")
     if status is not None:
         accepted = _STATUS_CODES.get(status, ())
         ids = [st.stationID for st in model.stations(ids) if any(p.Status in accepted for p in st.ports)]
     size = _page_size(query, "numStations", MAX_STATIONS_PER_PAGE, MAX_STATIONS_PER_PAGE)
-    page, _, more = _page(ids, _int(query, "startRecord"), size)
+    page, _, more = _page(ids, int_field(query, "startRecord"), size)
     if not page:
         return reply(NOT_FOUND, _unknown_station_text(single))
     data = [
@@ -331,8 +286,8 @@ def get_station_status(model: Model, query: Query) -> Fields:
 
 def get_load(model: Model, query: Query) -> Fields:
     """Present load and shed state of a group (with group totals) or of one station."""
-    sg_id = _int(query, "sgID")
-    station_id = _text(query, "stationID")
+    sg_id = int_field(query, "sgID")
+    station_id = text_field(query, "stationID")
     if sg_id is not None:
         try:
             group = model.group(sg_id)
@@ -361,47 +316,19 @@ def get_load(model: Model, query: Query) -> Fields:
 # ---------------------------------------------------------------------- shedLoad / clearShedState
 
 
-def _number(block: dict[str, Any], name: str) -> float | None:
-    """A decimal shed value; unreadable numbers are refused in-band (187)."""
-    raw = _text(block, name)
-    if raw is None:
-        return None
+def _shed_echo(query: Query) -> Fields:
+    """The target's ID as sent, repeated in a refusal (nothing when the target itself is wrong)."""
     try:
-        return float(raw)
-    except ValueError:
-        raise _Refusal(SHED_MALFORMED, f"{name} must be a number, not {raw!r}.") from None
+        key, block = read_target(query)
+    except ShedError:
+        return {}
+    value = text_field(block, key)
+    return {key: value} if value else {}
 
 
-def _limit(block: dict[str, Any], kw_name: str, percent_name: str) -> ShedLimit | None:
-    """The one shed value of a block, or None when it gives neither."""
-    allowed = _number(block, kw_name)
-    percent = _number(block, percent_name)
-    if allowed is not None and percent is not None:
-        raise _Refusal(
-            SHED_MALFORMED, f"Give either {kw_name} (kW) or {percent_name} (percent), not both."
-        )
-    if percent is not None:
-        if not percent.is_integer():
-            raise _Refusal(SHED_OUT_OF_RANGE, f"{percent_name} must be a whole number from 0 to 100.")
-        return ShedLimit(percent=int(percent))
-    if allowed is not None:
-        return ShedLimit(allowed_kw=allowed)
-    return None
-
-
-def _target(query: Query) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """(shedGroup, shedStation) of a shed query; exactly one must be given."""
-    group = query.get("shedGroup")
-    station = query.get("shedStation")
-    group = group if isinstance(group, dict) else None
-    station = station if isinstance(station, dict) else None
-    if (group is None) == (station is None):
-        raise _Refusal(SHED_MALFORMED, "Give exactly one of shedGroup or shedStation.")
-    return group, station
-
-
-def _limit_echo(limit: ShedLimit, kw_name: str, percent_name: str) -> Fields:
+def _limit_echo(limit: ShedLimit, fields: tuple[str, str]) -> Fields:
     """The response fields repeating an accepted value."""
+    kw_name, percent_name = fields
     if limit.allowed_kw is not None:
         return {kw_name: limit.allowed_kw}
     return {percent_name: limit.percent}
@@ -409,108 +336,60 @@ def _limit_echo(limit: ShedLimit, kw_name: str, percent_name: str) -> Fields:
 
 def shed_load(model: Model, query: Query) -> Fields:
     """Accept a shed for a group, a station or listed ports; it reaches the stations after the delay."""
-    echo: Fields = {}
     try:
-        group, station = _target(query)
-        if station is not None:
-            echo["stationID"] = _text(station, "stationID")
-        elif group is not None:
-            echo["sgID"] = _text(group, "sgID")
-        try:
-            minutes = _int(query, "timeInterval") or 0
-        except RequestError:
-            raise _Refusal(SHED_MALFORMED, "timeInterval must be a whole number of minutes.") from None
-        if group is not None:
-            fields = _shed_group(model, group, minutes)
+        request = read_shed_request(query)
+        if isinstance(request, GroupShedRequest):
+            fields = _shed_group(model, request)
         else:
-            assert station is not None
-            fields = _shed_station(model, station, minutes)
-    except _Refusal as refusal:
-        return reply(refusal.code, refusal.text, Success=0, **{k: v for k, v in echo.items() if v})
-    except ShedConflictError as exc:
-        return reply(SHED_CONFLICT, f"{exc}.", Success=0, **{k: v for k, v in echo.items() if v})
-    except ShedValueError as exc:
-        return reply(SHED_OUT_OF_RANGE, f"{exc}.", Success=0, **{k: v for k, v in echo.items() if v})
+            fields = _shed_station(model, request)
+    except (ShedError, _Refusal) as refusal:
+        return reply(refusal.code, refusal.text, Success=0, **_shed_echo(query))
     return reply(Success=1, **fields)
 
 
-def _shed_group(model: Model, group: dict[str, Any], minutes: int) -> Fields:
+def _shed_group(model: Model, request: GroupShedRequest) -> Fields:
     """Shed every station of a group; returns the fields to echo."""
-    sg_text = _text(group, "sgID")
     try:
-        sg_id = int(sg_text or "")
-    except ValueError:
-        raise _Refusal(SHED_MALFORMED, "shedGroup needs a numeric sgID.") from None
-    limit = _limit(group, "allowedLoadPerStation", "percentShedPerStation")
-    if limit is None:
-        raise _Refusal(SHED_MALFORMED, "Give allowedLoadPerStation or percentShedPerStation.")
-    try:
-        model.shed_group(sg_id, limit, minutes)
+        model.shed_group(request.sg_id, request.limit, request.minutes)
     except UnknownGroupError:
-        raise _Refusal(NOT_FOUND, f"No station group found with sgID {sg_id}.") from None
-    return {"sgID": sg_id, **_limit_echo(limit, "allowedLoadPerStation", "percentShedPerStation")}
+        raise _Refusal(NOT_FOUND, f"No station group found with sgID {request.sg_id}.") from None
+    return {"sgID": request.sg_id, **_limit_echo(request.limit, STATION_FIELDS)}
 
 
-def _shed_station(model: Model, station: dict[str, Any], minutes: int) -> Fields:
+def _shed_station(model: Model, request: StationShedRequest) -> Fields:
     """Shed a whole station or listed ports; returns the fields to echo."""
-    station_id = _text(station, "stationID")
-    if station_id is None:
-        raise _Refusal(SHED_MALFORMED, "shedStation needs a stationID.")
-    limit = _limit(station, "allowedLoadPerStation", "percentShedPerStation")
-    ports_block = station.get("Ports")
-    port_entries = _as_list(ports_block.get("Port")) if isinstance(ports_block, dict) else []
-    port_limits: dict[str, ShedLimit] = {}
-    for entry in port_entries:
-        number = _text(entry, "portNumber") if isinstance(entry, dict) else None
-        if number is None:
-            raise _Refusal(SHED_MALFORMED, "Every Port needs a portNumber.")
-        one = _limit(entry, "allowedLoadPerPort", "percentShedPerPort")
-        if one is None:
-            raise _Refusal(SHED_MALFORMED, f"Port {number} needs allowedLoadPerPort or percentShedPerPort.")
-        port_limits[number] = one
-    if limit is not None and port_limits:
-        raise _Refusal(SHED_MALFORMED, "Shed either the whole station or listed Ports, not both at once.")
-    if limit is None and not port_limits:
-        raise _Refusal(SHED_MALFORMED, "Give allowedLoadPerStation, percentShedPerStation or Ports.")
-    if len({one.kind for one in port_limits.values()}) > 1:
-        raise _Refusal(SHED_MALFORMED, "Use kW or percent for every port of a request, not a mix.")
     try:
-        model.shed(station_id, limit=limit, port_limits=port_limits or None, minutes=minutes)
+        model.shed(request.station_id, request.limit, request.port_limits or None, request.minutes)
     except UnknownStationError:
-        raise _Refusal(NOT_FOUND, _unknown_station_text(station_id)) from None
+        raise _Refusal(NOT_FOUND, _unknown_station_text(request.station_id)) from None
     except UnknownPortError as exc:
         raise _Refusal(NOT_FOUND, f"{exc.args[0]}.") from None
-    fields: Fields = {"stationID": station_id}
-    if limit is not None:
-        fields.update(_limit_echo(limit, "allowedLoadPerStation", "percentShedPerStation"))
+    fields: Fields = {"stationID": request.station_id}
+    if request.limit is not None:
+        fields.update(_limit_echo(request.limit, STATION_FIELDS))
     else:
-        fields["Ports"] = {
-            "Port": [
-                {"portNumber": number, **_limit_echo(one, "allowedLoadPerPort", "percentShedPerPort")}
-                for number, one in port_limits.items()
-            ]
-        }
+        ports = [{"portNumber": n, **_limit_echo(one, PORT_FIELDS)} for n, one in request.port_limits.items()]
+        fields["Ports"] = {"Port": ports}
     return fields
 
 
 def clear_shed_state(model: Model, query: Query) -> Fields:
     """Clear the sheds of a group or of a whole station (listed Ports do not narrow it)."""
     try:
-        group, station = _target(query)
-        if station is not None:
-            station_id = _text(station, "stationID")
+        key, block = read_target(query)
+        if key == "stationID":
+            station_id = text_field(block, "stationID")
             if station_id is None or not model.has_station(station_id):
                 raise _Refusal(NOT_FOUND, _unknown_station_text(station_id))
             model.clear_shed(station_id)
             return reply(Success=1, stationID=station_id)
-        assert group is not None
-        sg_id = _int(group, "sgID")
+        sg_id = int_field(block, "sgID")
         try:
             model.clear_group_shed(sg_id if sg_id is not None else "")
         except UnknownGroupError:
             raise _Refusal(NOT_FOUND, f"No station group found with sgID {sg_id}.") from None
         return reply(Success=1, sgID=sg_id)
-    except _Refusal as refusal:
+    except (ShedError, _Refusal) as refusal:
         return reply(refusal.code, refusal.text, Success=0)
 
 
@@ -522,7 +401,7 @@ _ALARM_FILTERS = ("stationID", "stationName", "orgID", "organizationName", "sgID
 def _alarm_stations(model: Model, query: Query) -> list[Station]:
     """The stations an alarm query concerns; a named but unknown station is a 102."""
     stations = _select(model, query, _ALARM_FILTERS)
-    station_id = _text(query, "stationID")
+    station_id = text_field(query, "stationID")
     if station_id is not None and not stations:
         raise _Refusal(NOT_FOUND, _unknown_station_text(station_id))
     return model.stations(st.stationID for st in stations)
@@ -534,8 +413,8 @@ def get_alarms(model: Model, query: Query) -> Fields:
         stations = _alarm_stations(model, query)
     except _Refusal as refusal:
         return reply(refusal.code, refusal.text)
-    port = _text(query, "portNumber")
-    since, until = _datetime(query, "startTime"), _datetime(query, "endTime")
+    port = text_field(query, "portNumber")
+    since, until = datetime_field(query, "startTime"), datetime_field(query, "endTime")
     found = [
         (alarm, st)
         for st in stations
@@ -546,7 +425,7 @@ def get_alarms(model: Model, query: Query) -> Fields:
     ]
     found.sort(key=lambda pair: (pair[0].alarmTime, pair[1].index, pair[0].portNumber))
     size = _page_size(query, "numTransactions", DEFAULT_ALARMS_PER_PAGE, MAX_ALARMS_PER_PAGE)
-    page, first, more = _page(found, _int(query, "startRecord"), size)
+    page, first, more = _page(found, int_field(query, "startRecord"), size)
     if not page:
         return reply(NO_ALARMS, "No alarms found for the given search criteria.")
     alarms = [
@@ -574,13 +453,13 @@ def clear_alarms(model: Model, query: Query) -> Fields:
         stations = _alarm_stations(model, query)
     except _Refusal as refusal:
         return reply(refusal.code, refusal.text)
-    port = _text(query, "portNumber")
-    alarm_type = _text(query, "alarmType")
-    since, until = _datetime(query, "startTime"), _datetime(query, "endTime")
+    port = text_field(query, "portNumber")
+    alarm_type = text_field(query, "alarmType")
+    since, until = datetime_field(query, "startTime"), datetime_field(query, "endTime")
     cleared = sum(model.clear_alarms(st.stationID, port, alarm_type, since, until) for st in stations)
     if not cleared:
         return reply(NO_ALARMS, "No alarms found to clear.")
-    _log.debug("cleared %d alarms (reason %r)", cleared, _text(query, "clearReason"))
+    _log.debug("cleared %d alarms (reason %r)", cleared, text_field(query, "clearReason"))
     return reply()
 
 
@@ -590,9 +469,9 @@ def get_station_rights(model: Model, query: Query) -> Fields:
     """One rightsData block per station group, listing the matching stations it grants rights on."""
     stations = _select(model, query, _INVENTORY_FILTERS)
     if not stations:
-        return reply(NOT_FOUND, _unknown_station_text(_text(query, "stationID")))
+        return reply(NOT_FOUND, _unknown_station_text(text_field(query, "stationID")))
     chosen = {st.stationID: st for st in stations}
-    sg_filter, name_filter = _text(query, "sgID"), _text(query, "sgName")
+    sg_filter, name_filter = text_field(query, "sgID"), text_field(query, "sgName")
     pairs: list[tuple[StationGroup, Station]] = [
         (group, chosen[sid])
         for group in model.groups
@@ -601,7 +480,7 @@ def get_station_rights(model: Model, query: Query) -> Fields:
         for sid in group.station_ids
         if sid in chosen
     ]
-    page, _, more = _page(pairs, _int(query, "startRecord"), RIGHTS_PER_PAGE)
+    page, _, more = _page(pairs, int_field(query, "startRecord"), RIGHTS_PER_PAGE)
     if not page:
         return reply(NOT_FOUND, "No station rights found for the given search criteria.")
     blocks: list[Fields] = []
@@ -634,11 +513,11 @@ _SESSION_FILTERS = ("stationID", "stationName", "Address", "City", "State", "Cou
 def get_charging_session_data(model: Model, query: Query) -> Fields:
     """Completed sessions started within [fromTimeStamp, toTimeStamp], oldest first, 100 per page."""
     stations = _select(model, query, _SESSION_FILTERS)
-    station_id = _text(query, "stationID")
+    station_id = text_field(query, "stationID")
     if station_id is not None and not stations:
         return reply(NOT_FOUND, _unknown_station_text(station_id))
-    session_id = _int(query, "sessionID")
-    since, until = _datetime(query, "fromTimeStamp"), _datetime(query, "toTimeStamp")
+    session_id = int_field(query, "sessionID")
+    since, until = datetime_field(query, "fromTimeStamp"), datetime_field(query, "toTimeStamp")
     live = model.stations(st.stationID for st in stations)
     by_id = {st.stationID: st for st in live}
     found = [
@@ -650,7 +529,7 @@ def get_charging_session_data(model: Model, query: Query) -> Fields:
         and (until is None or s.startTime <= until)
     ]
     found.sort(key=lambda s: (s.startTime, s.sessionID))
-    page, first, more = _page(found, _int(query, "startRecord"), SESSIONS_PER_PAGE)
+    page, first, more = _page(found, int_field(query, "startRecord"), SESSIONS_PER_PAGE)
     if not page:
         return reply(NO_SESSIONS, "No charging session data found for the given search criteria.")
     data = []
@@ -689,10 +568,10 @@ def get_cpn_instances(model: Model, query: Query) -> Fields:
 def get_orgs_and_station_groups(model: Model, query: Query) -> Fields:
     """The organisation and its station groups, optionally narrowed by orgID/sgID/name."""
     org = model.organization
-    org_id, org_name = _text(query, "orgID"), _text(query, "organizationName")
+    org_id, org_name = text_field(query, "orgID"), text_field(query, "organizationName")
     if (org_id and not _matches(org_id, [org.orgID])) or (org_name and not _matches(org_name, [org.organizationName])):
         return reply(NOT_FOUND, "No organization found for the given search criteria.")
-    sg_id, sg_name = _int(query, "sgID"), _text(query, "sgName")
+    sg_id, sg_name = int_field(query, "sgID"), text_field(query, "sgName")
     groups = [
         g
         for g in model.groups
