@@ -197,7 +197,7 @@ class Model:
             evolution = self._evolution(station_id, now)
             st = evolution.station
             sheds = evolution.effective_sheds(now)
-            ports = []
+            ports: list[dict[str, Any]] = []
             for port in st.ports:
                 shed = sheds.get(port.portNumber)
                 ports.append(
