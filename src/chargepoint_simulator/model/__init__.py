@@ -292,17 +292,7 @@ class Model:
         with self._lock:
             st = self._get(station_id)
             port = None if port_number in (None, "") else str(port_number).strip()
-
-            def matches(alarm: Alarm) -> bool:
-                if port is not None and alarm.portNumber != port:
-                    return False
-                if since is not None and alarm.alarmTime < since:
-                    return False
-                if until is not None and alarm.alarmTime > until:
-                    return False
-                return alarm_type in (None, "") or alarm.alarmType == alarm_type
-
-            kept = [a for a in st.alarms if not matches(a)]
+            kept = [a for a in st.alarms if not a.matches(port, alarm_type, since, until)]
             cleared = len(st.alarms) - len(kept)
             st.alarms[:] = kept
             return cleared

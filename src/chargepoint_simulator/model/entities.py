@@ -104,6 +104,21 @@ class Alarm:
     alarmType: str
     alarmTime: datetime
 
+    def matches(
+        self,
+        port: str | None = None,
+        alarm_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> bool:
+        """True when the alarm passes every filter given (None or empty: no filter); bounds are inclusive."""
+        return (
+            (port is None or self.portNumber == port)
+            and (not alarm_type or self.alarmType == alarm_type)
+            and (since is None or self.alarmTime >= since)
+            and (until is None or self.alarmTime <= until)
+        )
+
 
 @dataclass(frozen=True)
 class ShedLimit:

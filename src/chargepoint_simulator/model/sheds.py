@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 from chargepoint_simulator.model.entities import ModelError, PortShed, ShedLimit, Station
-from chargepoint_simulator.query import Query, RequestError, as_list, int_field, text_field
+from chargepoint_simulator.query import Query, RequestError, as_list, int_field, number_field, text_field
 
 SHED_MALFORMED = 187
 SHED_OUT_OF_RANGE = 188
@@ -137,13 +137,10 @@ def _read_limit(block: Query, fields: tuple[str, str]) -> ShedLimit | None:
 
 def _number(block: Query, name: str) -> float | None:
     """A decimal shed value; a number that cannot be read is malformed."""
-    raw = text_field(block, name)
-    if raw is None:
-        return None
     try:
-        return float(raw)
-    except ValueError:
-        raise _malformed(f"{name} must be a number, not {raw!r}.") from None
+        return number_field(block, name)
+    except RequestError as exc:
+        raise _malformed(f"{exc}.") from None
 
 
 # ---------------------------------------------------------------------- the rules

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 
 from chargepoint_simulator.model import Model, Station
 from chargepoint_simulator.operations.replies import (
@@ -28,30 +30,41 @@ MAX_ALARMS_PER_PAGE = 500
 _ALARM_FILTERS = ("stationID", "stationName", "orgID", "organizationName", "sgID", "sgName")
 
 
-def _alarm_stations(model: Model, query: Query) -> list[Station]:
-    """The stations an alarm query concerns; a named but unknown station is a 102."""
+@dataclass(frozen=True)
+class _AlarmSearch:
+    """What an alarm query asks for: its stations (brought up to now) and the alarm filters."""
+
+    stations: list[Station]
+    port: str | None
+    since: datetime | None
+    until: datetime | None
+
+
+def _alarm_search(model: Model, query: Query) -> _AlarmSearch:
+    """The alarm query's stations and filters; a named but unknown station is a 102 (Refusal)."""
     stations = select_stations(model, query, _ALARM_FILTERS)
     station_id = text_field(query, "stationID")
     if station_id is not None and not stations:
         raise Refusal(NOT_FOUND, unknown_station_text(station_id))
-    return model.stations(st.stationID for st in stations)
+    return _AlarmSearch(
+        model.stations(st.stationID for st in stations),
+        text_field(query, "portNumber"),
+        datetime_field(query, "startTime"),
+        datetime_field(query, "endTime"),
+    )
 
 
 def get_alarms(model: Model, query: Query) -> Fields:
     """Uncleared alarms, oldest first, paged by startRecord/numTransactions; 153 when there are none."""
     try:
-        stations = _alarm_stations(model, query)
+        search = _alarm_search(model, query)
     except Refusal as refusal:
         return reply(refusal.code, refusal.text)
-    port = text_field(query, "portNumber")
-    since, until = datetime_field(query, "startTime"), datetime_field(query, "endTime")
     found = [
         (alarm, st)
-        for st in stations
+        for st in search.stations
         for alarm in st.alarms
-        if (port is None or alarm.portNumber == port)
-        and (since is None or alarm.alarmTime >= since)
-        and (until is None or alarm.alarmTime <= until)
+        if alarm.matches(search.port, None, search.since, search.until)
     ]
     found.sort(key=lambda pair: (pair[0].alarmTime, pair[1].index, pair[0].portNumber))
     size = page_size(query, "numTransactions", DEFAULT_ALARMS_PER_PAGE, MAX_ALARMS_PER_PAGE)
@@ -80,13 +93,14 @@ def get_alarms(model: Model, query: Query) -> Fields:
 def clear_alarms(model: Model, query: Query) -> Fields:
     """Clear matching alarms (a portNumber clears only that port's); 153 when nothing matched."""
     try:
-        stations = _alarm_stations(model, query)
+        search = _alarm_search(model, query)
     except Refusal as refusal:
         return reply(refusal.code, refusal.text)
-    port = text_field(query, "portNumber")
     alarm_type = text_field(query, "alarmType")
-    since, until = datetime_field(query, "startTime"), datetime_field(query, "endTime")
-    cleared = sum(model.clear_alarms(st.stationID, port, alarm_type, since, until) for st in stations)
+    cleared = sum(
+        model.clear_alarms(st.stationID, search.port, alarm_type, search.since, search.until)
+        for st in search.stations
+    )
     if not cleared:
         return reply(NO_ALARMS, "No alarms found to clear.")
     _log.debug("cleared %d alarms (reason %r)", cleared, text_field(query, "clearReason"))
