@@ -8,8 +8,9 @@ so the answers depend on the seed, the clock readings and the explicit writes, n
 in which order stations were read.
 
 The package: ``entities`` (the API-spelled dataclasses), ``generation`` (the seeded facts and each
-station's start), ``evolution`` (the replay), ``sheds`` (the shed rules and their response codes);
-``Model`` ties them together and is the only way in. Units: kW, kWh, aware UTC datetimes.
+station's start), ``evolution`` (the replay), ``sheds`` (the shed rules and their response codes).
+``Model`` ties them together and owns every station's evolution; the rest of the simulator goes
+through it. Units: kW, kWh, aware UTC datetimes.
 """
 from __future__ import annotations
 
