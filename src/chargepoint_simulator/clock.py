@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 
 class SimClock:
@@ -52,10 +52,6 @@ class SimClock:
         with self._lock:
             self._offset += float(seconds)
         return self.now()
-
-    def advance_by(self, delta: timedelta) -> datetime:
-        """``advance`` for a timedelta."""
-        return self.advance(delta.total_seconds())
 
     def __repr__(self) -> str:
         return f"SimClock(now={self.now().isoformat()}, scale={self._scale})"
