@@ -39,7 +39,7 @@ class TestOffline:
             (f"row {by_name['portLoadPort1'] + 1} (point 'portLoadPort1'), column 'Writable', value 'True'",
              "portLoad is read-only; writable attributes are"),
             (f"row {by_name['allowedLoadPort1'] + 1} (point 'allowedLoadPort1'), column 'Starting Value', "
-             f"value '-5'", "kW must be >= 0"),
+             f"value '-5'", "kW >= 0"),
             (f"row {by_name['State'] + 1}, column 'Volttron Point Name', value 'State'",
              f"duplicate of row {by_name['City'] + 1}"),
         ]

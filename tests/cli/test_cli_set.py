@@ -68,9 +68,11 @@ class TestRefused:
         assert sum(sim.calls.values()) == 0
 
     def test_refused_by_the_api_with_its_code_and_text(self, sim, device_config, cli) -> None:
-        # A kW shed set earlier (by another process), then a percent shed without clearing first: the API says no.
+        # A kW shed accepted by the cloud a moment ago (by another process) but not yet applied at the station, so
+        # no read can show it; then a percent shed without clearing first: the API says no.
         station = sim.model.station_ids()[0]
         config = device_config(station_id=station)
+        sim.model.propagation_delay = 60.0
         sim.model.shed(station, port_limits={"1": ShedLimit(allowed_kw=3.0)})
         result = cli("set", config, "percentShedPort2", "50")
         assert result.code == 1 and result.out == ""
@@ -78,7 +80,19 @@ class TestRefused:
         assert result.err.startswith("refused by the API: shedLoad refused with ChargePoint response code 190: ")
         assert "already has a kW shed" in result.err
         assert sim.calls["shedLoad"] == 1
-        assert port_sheds(sim, station) == {1: (3.0, None)}
+        assert {int(p): shed.limit.allowed_kw for p, shed in sim.model.shed_state(station, effective=False).items()} \
+            == {1: 3.0}
+
+    def test_a_shed_of_the_other_kind_shown_in_force_is_refused_before_the_call(self, sim, device_config,
+                                                                                 cli) -> None:
+        station = sim.model.station_ids()[0]
+        config = device_config(station_id=station)
+        sim.model.propagation_delay = 0.0
+        sim.model.shed(station, port_limits={"1": ShedLimit(allowed_kw=3.0)})
+        result = cli("set", config, "percentShedPort2", "50")
+        assert result.code == 1 and result.err.startswith("refused (nothing was sent to the API): percentShedPort2")
+        assert "kW shed in force (port 1 3 kW)" in result.err
+        assert sim.calls["shedLoad"] == 0
 
     def test_switching_kind_in_one_process_is_refused_before_the_call(self, sim, device_config, cli) -> None:
         station = sim.model.station_ids()[0]

@@ -18,5 +18,5 @@ def test_every_sample_point_and_a_write_work_with_the_published_wsdl(sim, make_d
     assert errors == {}
     assert values["stationID"] == station_id
     assert values["StatusPort1"] == sim.model.station(station_id).ports[0].Status
-    device.set("allowedLoadPort2", 4.0)
-    assert {int(p): s.limit.allowed_kw for p, s in sim.model.shed_state(station_id, effective=False).items()} == {2: 4.0}
+    device.set("allowedLoadPort2", 2.5)
+    assert {int(p): s.limit.allowed_kw for p, s in sim.model.shed_state(station_id, effective=False).items()} == {2: 2.5}

@@ -71,19 +71,22 @@ def test_a_shed_the_driver_did_not_know_about_is_refused_by_the_api_with_its_cod
     assert accepted(sim, station_id) == {1: (2.5, None)}
 
 
-def test_shed_state_zero_clears_the_whole_station(sim, make_device):
+def test_shed_state_zero_on_a_port_clears_that_port_and_keeps_the_other(sim, make_device):
     station_id = sim.model.station_ids()[0]
     device = make_device(station_id)
     device.set("allowedLoadPort1", 2.0)
-    device.set("allowedLoadPort2", 4.0)
+    device.set("allowedLoadPort2", 3.0)
     device.set("shedStatePort1", 0)
-    assert accepted(sim, station_id) == {}
+    assert accepted(sim, station_id) == {2: (3.0, None)}
     assert sim.calls["clearShedState"] == 1
+    device.set("shedState", 0)  # station level: everything
+    assert accepted(sim, station_id) == {}
 
 
 @pytest.mark.parametrize("point, value", [
     ("shedStatePort1", 1), ("shedState", "1"), ("percentShedPort1", 101), ("percentShed", -1),
     ("percentShedPort2", 12.5), ("allowedLoadPort1", -0.5), ("allowedLoad", "lots"), ("clearAlarms", 0),
+    ("allowedLoadPort1", ""), ("percentShed", None), ("shedStatePort2", " "),
     ("clearAlarmsPort1", 2), ("StatusPort1", "AVAILABLE"), ("stationRightsProfile", "{}"),
 ])
 def test_bad_writes_are_refused_before_any_api_call(sim, make_device, point, value):
@@ -125,17 +128,16 @@ def test_a_write_refreshes_the_cached_reads_of_its_station(sim, make_device):
     assert sim.calls["getLoad"] == loads + 1  # the read-back asked the API, not the hour-old cache
 
 
-def test_revert_restores_the_starting_value_and_clears_the_shed(sim, make_device):
+def test_revert_brings_the_station_back_to_the_starting_values(sim, make_device):
     station_id = sim.model.station_ids()[0]
     device = make_device(station_id)
     device.scrape()
     device.set("allowedLoadPort1", 3.0)
-    device.set("shedStatePort1", 0)
-    device.set("percentShedPort2", 30)
-    device.interface.revert_point(device.topic("shedStatePort1"))  # Starting Value 0: clear
-    assert accepted(sim, station_id) == {}
     device.set("allowedLoadPort2", 2.0)
-    device.interface.revert_point(device.topic("allowedLoadPort2"))  # no Starting Value: last clean read (None)
+    device.interface.revert_point(device.topic("shedStatePort1"))  # Starting Values 0: no shed on any port
+    assert accepted(sim, station_id) == {}
+    device.set("percentShedPort2", 30)
+    device.interface.revert_point(device.topic("percentShedPort2"))  # no Starting Value: the station's
     assert accepted(sim, station_id) == {}
 
 

@@ -54,6 +54,5 @@ def test_configuring_the_sample_registry_calls_no_api(interface):
 
     assert client.calls == []
     assert len(cp.point_map) == len(rows)
-    # shedState's Starting Value 0 is kept as the value to revert to, not written.
-    assert cp._tracker.defaults == {f"devices/campus/cp1/{name}": 0
-                                    for name in ("shedState", "shedStatePort1", "shedStatePort2")}
+    # shedState's Starting Value 0 is kept as what a revert brings each port to (no shed), not written.
+    assert cp._revert_defaults == {None: None, 1: None, 2: None}

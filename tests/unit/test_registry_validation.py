@@ -63,7 +63,7 @@ BAD_ROWS = {
     "shedState starting 1": (make_row("shedState", "LoadRegister", type_="int", writable="True", starting="1"),
                              "Starting Value", "1", ("only 0",)),
     "percentShed starting 150": (make_row("percentShed", "LoadRegister", type_="float", writable="True",
-                                          starting="150"), "Starting Value", "150", ("0 to 100",)),
+                                          starting="150"), "Starting Value", "150", ("1 to 100",)),
     "allowedLoad starting negative": (make_row("allowedLoad", "LoadRegister", type_="float", writable="True",
                                                starting="-3"), "Starting Value", "-3", (">= 0",)),
     "clearAlarms starting 1": (make_row("clearAlarms", "AlarmRegister", type_="int", writable="True",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Hashable, Iterable
+from typing import Any, Callable, Hashable, Iterable, Mapping
 
 import gevent
 from gevent.lock import RLock
@@ -21,8 +21,9 @@ from .batching import SessionHistory, group_cover, group_ids
 from .cache import ResponseCache
 from .client import NO_DATA, ChargePointClient
 from .config import AccountSettings
-from .exceptions import ApiError, ApiTimeout, ChargePointError, TransportError, WriteRejected
-from .models import Source, StationInfo, StationLoad, WriteAction, WriteOperation
+from .exceptions import ApiError, ApiTimeout, ChargePointError, TransportError
+from .models import Shed, Source, StationInfo, StationLoad, WriteAction, WriteOperation
+from .writes import ShedControl, WriteOptions
 
 _log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class Account:
         self._sessions = SessionHistory()
         self._org_size: int | None = None  # stations in the organisation, once an org-wide inventory was read
         self._groups: dict[str, list[str]] = {}  # station -> ids of the groups it belongs to
-        self._shed_kinds: dict[str, tuple[str, float]] = {}  # station -> (kind written by us, lapses at)
+        self.control = ShedControl(self)
         self._max_age_seen = 0.0
         self._fetchers: dict[Source, Callable[[str, str | None, list[str]], Fetched]] = {
             Source.STATIONS: self._fetch_stations,
@@ -123,16 +124,20 @@ class Account:
 
         Returns within the API timeout plus :data:`POLL_MARGIN`, whatever the API does.
         """
+        renewal = self.control.poll(station_id)  # runs beside the reads, within the same bound
         results: dict[Source, Any] = {}
         pending: dict[Source, gevent.Greenlet] = {}
         for source in sources:
-            hit, value = self.cache.get((source, station_id), max_age)
+            # After a write its station's load is read afresh at every poll until the station shows it.
+            age = 0.0 if source is Source.LOAD and self.control.needs_fresh_load(station_id) else max_age
+            hit, value = self.cache.get((source, station_id), age)
             if hit:
                 results[source] = _unwrap(value)
             else:
-                pending[source] = gevent.spawn(self._read_or_error, source, station_id, max_age)
-        if pending:
-            gevent.joinall(list(pending.values()), timeout=self.settings.timeout + POLL_MARGIN)
+                pending[source] = gevent.spawn(self._read_or_error, source, station_id, age)
+        if pending or renewal is not None:
+            gevent.joinall([*pending.values(), *([renewal] if renewal is not None else [])],
+                           timeout=self.settings.timeout + POLL_MARGIN)
         for source, greenlet in pending.items():
             if not greenlet.ready():
                 greenlet.kill(block=False)
@@ -151,32 +156,37 @@ class Account:
         except ChargePointError as exc:
             return exc
 
-    def read(self, source: Source, station_id: str, max_age: float) -> Any:
-        """The data of one source for one station, from the cache when younger than ``max_age`` seconds."""
+    def read(self, source: Source, station_id: str, max_age: float, *, for_write: bool = False) -> Any:
+        """The data of one source for one station, from the cache when younger than ``max_age`` seconds.
+
+        ``for_write``: a read a write makes for itself; its failure does not extend the polls' back-off.
+        """
         key = (source, station_id)
         self._max_age_seen = max(self._max_age_seen, max_age)
         hit, value = self.cache.get(key, max_age)
         if hit:
             return _unwrap(value)
         batched = self._batched(source, station_id)
-        self._fetch_once((source, "*") if batched else key, source, station_id, batched)
+        self._fetch_once((source, "*") if batched else key, source, station_id, batched, not for_write)
         hit, value = self.cache.get(key, max(max_age, 1.0))
         if not hit:
             # A batch that started before this station was registered; ask for it alone.
-            self._fetch_once(key, source, station_id, False)
+            self._fetch_once(key, source, station_id, False, not for_write)
             hit, value = self.cache.get(key, max(max_age, 1.0))
         return _unwrap(value)
 
-    def _fetch_once(self, flight: Hashable, source: Source, station_id: str, batched: bool) -> None:
+    def _fetch_once(self, flight: Hashable, source: Source, station_id: str, batched: bool, counted: bool) -> None:
         """One fetch into the cache, shared by every caller of the same flight, unless the source backs off."""
         self.cache.single_flight(
-            flight, lambda: self.backoff.run(source, source.value, lambda: self._fetch(source, station_id, batched)),
+            flight, lambda: self.backoff.run(source, source.value, lambda: self._fetch(source, station_id, batched),
+                                             counted=counted),
             self.settings.timeout + POLL_MARGIN)
 
     def _fetch(self, source: Source, station_id: str, batched: bool) -> None:
         ids = self.stations if batched else [station_id]
         found = self._fetchers[source](station_id, None if batched else station_id, ids)
         if source is Source.LOAD:
+            self.control.observe(found)
             ids = sorted(set(found) & set(ids) | {station_id})  # stations left out ask on their own later
         self.cache.put({(source, sid): found[sid] if sid in found else _NotFound(source.value, sid) for sid in ids})
         if self._max_age_seen:
@@ -223,52 +233,23 @@ class Account:
 
     # -- writes ------------------------------------------------------------------------------------------------------
 
-    def write(self, action: WriteAction, station_id: str, shed_minutes: int = 0) -> None:
-        """Carry out a validated write; raises on any refusal. The station's cached reads are dropped.
-
-        A shed of the other kind than the one in force is refused here, before any call: the API allows one
-        kind at a time until the station is cleared.
-        """
-        if action.operation is WriteOperation.SHED:
-            self._refuse_kind_switch(action, station_id)
-        try:
-            if action.operation is WriteOperation.SHED:
-                self.client.shed_load(station_id, port=action.port, allowed_kw=action.allowed_kw,
-                                      percent=action.percent, minutes=shed_minutes)
-                expires = self.clock() + shed_minutes * 60 if shed_minutes else float("inf")
-                self._shed_kinds[station_id] = (_shed_kind(action), expires)
-            elif action.operation is WriteOperation.CLEAR_SHED:
-                self.client.clear_shed_state(station_id)
-                self._shed_kinds.pop(station_id, None)
-            else:
+    def write(self, station_id: str, point: str, action: WriteAction, options: WriteOptions) -> None:
+        """Carry out a validated write exactly; raises on any refusal (before any call when it can be known)."""
+        if action.operation is WriteOperation.CLEAR_ALARMS:
+            try:
                 self.client.clear_alarms(station_id, action.port)
-        finally:
-            self.invalidate(station_id)
-
-    def _refuse_kind_switch(self, action: WriteAction, station_id: str) -> None:
-        """Known from our own accepted writes, or from the last load read of the station, whatever its age."""
-        wanted = _shed_kind(action)
-        in_force = None
-        written = self._shed_kinds.get(station_id)
-        if written is not None and written[1] > self.clock():
-            in_force = written[0]
+            finally:
+                self.invalidate(station_id, Source.ALARMS)
         else:
-            hit, load = self.cache.get((Source.LOAD, station_id), float("inf"))
-            if hit and isinstance(load, StationLoad):
-                for port in load.ports.values():
-                    if port.shed_state == 1 and (port.allowed_load or port.percent_shed):
-                        in_force = "kW" if port.allowed_load else "percent"
-        if in_force is not None and in_force != wanted:
-            raise WriteRejected(f"station {station_id} has a {in_force} shed in force and the API takes one kind at "
-                                f"a time: clear it first (write shedState 0), then write the {wanted} shed")
+            self.control.write(station_id, point, action, options)
 
-    def invalidate(self, station_id: str) -> None:
-        """Forget cached reads of a station so the next read asks the API."""
-        self.cache.invalidate(lambda key: key[1] == station_id)
+    def revert(self, station_id: str, defaults: Mapping[int | None, Shed | None], options: WriteOptions) -> None:
+        """Bring the station back to its Starting Values, else to the sheds in force before the first write."""
+        self.control.revert(station_id, defaults, options)
 
-
-def _shed_kind(action: WriteAction) -> str:
-    return "kW" if action.allowed_kw is not None else "percent"
+    def invalidate(self, station_id: str, source: Source | None = None) -> None:
+        """Forget cached reads of a station (of one source, or all) so the next read asks the API."""
+        self.cache.invalidate(lambda key: key[1] == station_id and source in (None, key[0]))
 
 
 def _stray(value: Any) -> bool:

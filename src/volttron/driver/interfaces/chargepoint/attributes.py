@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from .exceptions import WriteRejected
-from .models import (Alarm, PortStatus, RightsEntry, Session, StationInfo, StationLoad, WriteAction,
-                     WriteOperation)
+from .models import (Alarm, PortStatus, RightsEntry, Session, ShedKind, StationInfo, StationLoad, WriteAction,
+                     WriteOperation, sheds_in)
 
 ReadRule = Callable[[Any, "int | None"], Any]
 WriteRule = Callable[[str, "int | None", Any], WriteAction]
@@ -193,16 +193,15 @@ def _read_shed_state(load: StationLoad | None, port: int | None) -> int | None:
     return max(states) if states else None
 
 
-def _read_shed_amount(field_name: str) -> Callable[[StationLoad | None, int | None], float | None]:
-    # The API reports 0 for the kind of shed not in force and for an unshed port; the spec reads those as None.
-    # At station level the value is the one every shed port shares, or None when they differ.
+def _read_shed_amount(kind: ShedKind) -> Callable[[StationLoad | None, int | None], float | None]:
+    # The API reports 0 for the kind of shed not in force and for an unshed port; those read None. A shed port
+    # with both at 0 is a cap at 0 kW (see control.sheds_in). At station level the value is the one every shed
+    # port shares, or None when they differ.
     def read(load: StationLoad | None, port: int | None) -> float | None:
-        values = {getattr(p, field_name) for p in _shed_ports(load, port) if p.shed_state == 1}
-        values.discard(None)
-        if len(values) != 1:
-            return None
-        value = values.pop()
-        return value if value else None
+        in_force = sheds_in(load) if load is not None else {}
+        values = {in_force[p.port_number].value if in_force[p.port_number].kind is kind else None
+                  for p in _shed_ports(load, port) if p.port_number in in_force}
+        return values.pop() if len(values) == 1 else None
     return read
 
 
@@ -211,56 +210,75 @@ def _read_port_load(load: StationLoad | None, port: int | None) -> float | None:
     return ports[0].port_load if ports else None
 
 
+KW_RESOLUTION = 0.001  # the API takes kW as decimals with three places
+MAX_KW = 10_000.0  # above any charger's rating: the bound when the API does not report the rating
+
+
 def number(point: str, value: Any, what: str) -> float:
-    """A written value as a finite number, or WriteRejected naming the point and what it accepts."""
-    if isinstance(value, bool):
-        raise WriteRejected(f"{point}: {value!r} is not a number; {what}")
+    """A written value as a finite number, or WriteRejected naming the point, the value and what it accepts.
+
+    Empty or blank text, None, booleans, NaN, infinities and numbers too large for a float are all refused.
+    """
+    rejected = WriteRejected(f"{point}: {_shown(value)} refused: {what}")
+    if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
+        raise rejected
     try:
         result = float(value)
-    except (TypeError, ValueError):
-        raise WriteRejected(f"{point}: {value!r} is not a number; {what}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise rejected from None
     if not math.isfinite(result):
-        raise WriteRejected(f"{point}: {value!r} is not a finite number; {what}")
-    return result
+        raise rejected
+    return result + 0.0  # -0.0 is 0
 
 
-def is_clear(value: Any) -> bool:
-    """None or an empty/"None"/"null" text: the value that clears a shed."""
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def is_blank(value: Any) -> bool:
+    """None, or text that is empty, blank, "None" or "null": never a value to write."""
     return value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "null"))
 
 
+_CLEAR_HINT = "write shedState 0 to clear the shed"
+
+
 def _write_shed_state(point: str, port: int | None, value: Any) -> WriteAction:
-    accepted = "only 0 is accepted (clears every shed on the station); to shed, write allowedLoad or percentShed"
-    if is_clear(value) or number(point, value, accepted) != 0:
-        raise WriteRejected(f"{point}: shedState {value!r} refused: {accepted}")
+    accepted = (f"only 0 is accepted (clears the shed of {'the station' if port is None else f'port {port}'}); "
+                "to shed, write allowedLoad or percentShed")
+    if number(point, value, accepted) != 0:
+        raise WriteRejected(f"{point}: {_shown(value)} refused: {accepted}")
     return WriteAction(WriteOperation.CLEAR_SHED, port=port)
 
 
 def _write_allowed_load(point: str, port: int | None, value: Any) -> WriteAction:
-    if is_clear(value):
-        return WriteAction(WriteOperation.CLEAR_SHED, port=port)
-    kw = number(point, value, "allowedLoad takes kW >= 0, or None to clear the shed")
-    if kw < 0:
-        raise WriteRejected(f"{point}: allowedLoad {value!r} refused: kW must be >= 0")
-    return WriteAction(WriteOperation.SHED, port=port, allowed_kw=kw)
+    accepted = f"allowedLoad takes kW >= 0 with at most three decimals ({_CLEAR_HINT})"
+    kw = number(point, value, accepted)
+    if kw < 0 or kw > MAX_KW:
+        raise WriteRejected(f"{point}: {_shown(value)} refused: {accepted}, at most {MAX_KW:g}")
+    sent = round(kw, 3) + 0.0
+    if kw and not sent:
+        raise WriteRejected(f"{point}: {_shown(value)} refused: below the API's resolution of {KW_RESOLUTION:g} kW, "
+                            f"it would be sent as 0 (stop charging); write 0 for that, or at least {KW_RESOLUTION:g}")
+    if abs(sent - kw) > 1e-9:
+        raise WriteRejected(f"{point}: {_shown(value)} refused: the API takes kW to three decimals; write {sent:g}")
+    return WriteAction(WriteOperation.SHED, port=port, allowed_kw=sent)
 
 
 def _write_percent_shed(point: str, port: int | None, value: Any) -> WriteAction:
-    if is_clear(value):
-        return WriteAction(WriteOperation.CLEAR_SHED, port=port)
-    pct = number(point, value, "percentShed takes a percent from 0 to 100, or None to clear the shed")
-    if not 0 <= pct <= 100:
-        raise WriteRejected(f"{point}: percentShed {value!r} refused: it must be from 0 to 100")
-    if pct != int(pct):
-        raise WriteRejected(f"{point}: percentShed {value!r} refused: the API takes whole percents (0-100)")
+    accepted = f"percentShed takes a whole percent from 1 to 100 ({_CLEAR_HINT})"
+    pct = number(point, value, accepted)
+    if not 1 <= pct <= 100 or pct != int(pct):
+        raise WriteRejected(f"{point}: {_shown(value)} refused: {accepted}")
     return WriteAction(WriteOperation.SHED, port=port, percent=pct)
 
 
 LOAD_ATTRIBUTES: tuple[Attribute, ...] = (
     _attr("shedState", A, "int", "0 or 1", _read_shed_state, write=_write_shed_state),
     _attr("portLoad", P, "float", "kW", _read_port_load),
-    _attr("allowedLoad", A, "float", "kW", _read_shed_amount("allowed_load"), write=_write_allowed_load),
-    _attr("percentShed", A, "float", "Percent", _read_shed_amount("percent_shed"), write=_write_percent_shed),
+    _attr("allowedLoad", A, "float", "kW", _read_shed_amount(ShedKind.KW), write=_write_allowed_load),
+    _attr("percentShed", A, "float", "Percent", _read_shed_amount(ShedKind.PERCENT), write=_write_percent_shed),
 )
 
 
@@ -277,8 +295,8 @@ def _alarm_field(field_name: str) -> ReadRule:
 
 def _write_clear_alarms(point: str, port: int | None, value: Any) -> WriteAction:
     accepted = "only 1 is accepted (clears the alarms of the station, or of the port when one is set)"
-    if is_clear(value) or number(point, value, accepted) != 1:
-        raise WriteRejected(f"{point}: clearAlarms {value!r} refused: {accepted}")
+    if number(point, value, accepted) != 1:
+        raise WriteRejected(f"{point}: {_shown(value)} refused: {accepted}")
     return WriteAction(WriteOperation.CLEAR_ALARMS, port=port)
 
 

@@ -40,8 +40,12 @@ class Backoff:
         self._health = {key: _Health() for key in keys}
         self._degraded = False
 
-    def run(self, key: Hashable, label: str, call: Callable[[], T]) -> T:
-        """``call()``, unless ``key`` is backing off (BackingOff, not sent); failures extend the back-off."""
+    def run(self, key: Hashable, label: str, call: Callable[[], T], *, counted: bool = True) -> T:
+        """``call()``, unless ``key`` is backing off (BackingOff, not sent); failures extend the back-off.
+
+        ``counted`` False: a failure leaves the back-off as it was (a read a write makes for itself must not
+        delay the polls' recovery); a success still ends it.
+        """
         health = self._health[key]
         now = self.clock()
         if now < health.retry_at:
@@ -50,7 +54,8 @@ class Backoff:
         try:
             result = call()
         except (TransportError, SoapFault) as exc:
-            self._failed(health, exc)
+            if counted:
+                self._failed(health, exc)
             raise
         if health.failures:
             health.failures, health.retry_at = 0, 0.0

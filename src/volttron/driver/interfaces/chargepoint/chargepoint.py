@@ -13,14 +13,17 @@ from typing import Any, Callable, Iterable
 from pydantic import ConfigDict, Field, SecretStr, ValidationError
 
 from volttron.driver.base.config import PointConfig, RemoteConfig
-from volttron.driver.base.interfaces import BaseInterface, BasicRevert
+from volttron.driver.base.interfaces import BaseInterface
 
 from .account import Account, account_for
 from .chargepoint_registers import ChargepointRegister
 from .client import ChargePointClient
 from .config import AccountSettings, DeviceSettings, load_device_settings
+from .control import revert_defaults
 from .exceptions import ChargePointError, ConfigError, WriteRejected
+from .models import Shed, Source
 from .registry import PointSpec, RegistryRow, registry_rows, validate_row, validate_rows
+from .writes import WriteOptions
 
 _log = logging.getLogger(__name__)
 
@@ -46,8 +49,13 @@ class ChargePointRemoteConfig(RemoteConfig):
     password: SecretStr | None = None
 
 
-class ChargePoint(BasicRevert, BaseInterface):
-    """Reads and controls one ChargePoint station through the ChargePoint Web Services API 5.0."""
+class ChargePoint(BaseInterface):
+    """Reads and controls one ChargePoint station through the ChargePoint Web Services API 5.0.
+
+    Reverts are the driver's own (not VOLTTRON's BasicRevert, which would write back any polled value, derived
+    ones included): reverting a load point brings the station back to its Starting Values, else to the sheds in
+    force before the driver's first write.
+    """
 
     REGISTER_CONFIG_CLASS = ChargePointPointConfig
     INTERFACE_CONFIG_CLASS = ChargePointRemoteConfig
@@ -55,17 +63,17 @@ class ChargePoint(BasicRevert, BaseInterface):
     client_factory: Callable[[AccountSettings], ChargePointClient] | None = None
 
     def __init__(self, config: RemoteConfig, *args: Any, **kwargs: Any) -> None:
-        BasicRevert.__init__(self)
         try:
-            BaseInterface.__init__(self, config, *args, **kwargs)
+            super().__init__(config, *args, **kwargs)
         except ValidationError as exc:
             # The platform's remote-config model would quote values back, the password among them.
             problems = [f"ChargePoint device config, key '{'.'.join(map(str, e['loc']))}': {e['msg']}"
                         for e in exc.errors(include_input=False)]
             raise ConfigError("; ".join(problems), problems=problems) from None
         self._specs: dict[str, PointSpec] = {}  # rows validated by prepare_registry_config, by point name
-        self._defaults_by_point: dict[str, Any] = {}  # revert defaults wait here until their topic is known
+        self._revert_defaults: dict[int | None, Shed | None] = {}  # Starting Values of load points, by port
         self.settings: DeviceSettings = load_device_settings(self.config.model_dump(), "ChargePoint device config")
+        self._options = WriteOptions(self.settings.shed_duration, self.settings.shed_lease, self.settings.settle_limit)
         self._account: Account | None = None
 
     def __repr__(self) -> str:
@@ -92,6 +100,13 @@ class ChargePoint(BasicRevert, BaseInterface):
         The validated rows are kept for :meth:`create_register`, which the platform calls once per row next.
         """
         specs = validate_rows(registry_rows(registry_config), self._registry_name)
+        try:
+            self._revert_defaults = revert_defaults(
+                (spec.point_name, spec.port, spec.register_class(spec.attribute, spec.point_name, spec.port)
+                 .plan_write(spec.starting_value)) for spec in specs
+                if spec.starting_value is not None and spec.register_class.source is Source.LOAD)
+        except ConfigError as exc:
+            raise ConfigError(f"{self._registry_name}: {exc}") from None
         self._specs = {spec.point_name: spec for spec in specs}
         return registry_config
 
@@ -101,27 +116,21 @@ class ChargePoint(BasicRevert, BaseInterface):
             values = register_definition.model_dump(by_alias=True)
             values["Writable"] = str(register_definition.writable)
             spec = validate_row(RegistryRow.from_mapping(0, values), self._registry_name)
-        register = spec.build()
-        if spec.starting_value is not None:
-            self._defaults_by_point[register.point_name] = spec.starting_value
-        return register
+        return spec.build()
 
     def insert_register(self, register: ChargepointRegister, base_topic: str) -> None:
         super().insert_register(register, base_topic)
-        topic = f"{base_topic}/{register.point_name}"
-        if register.point_name in self._defaults_by_point:
-            self.set_default(topic, self._defaults_by_point.pop(register.point_name))
         self.account  # join the account (no API call) so batched reads include this station from the first poll
 
     # -- reads -----------------------------------------------------------------------------------------------------
 
     def get_point(self, topic: str, **kwargs: Any) -> Any:
-        results, errors = self._get_multiple_points([topic])
+        results, errors = self.get_multiple_points([topic])
         if topic in errors:
             raise ChargePointError(errors[topic])
         return results.get(topic)
 
-    def _get_multiple_points(self, topics: Iterable[str], **kwargs: Any) -> tuple[dict, dict]:
+    def get_multiple_points(self, topics: Iterable[str], **kwargs: Any) -> tuple[dict, dict]:
         """One poll: at most one API call per source, fetched concurrently; errors are per point."""
         results: dict[str, Any] = {}
         errors: dict[str, str] = {}
@@ -149,12 +158,7 @@ class ChargePoint(BasicRevert, BaseInterface):
 
     # -- writes ----------------------------------------------------------------------------------------------------
 
-    def _set_point(self, topic: str, value: Any) -> Any:
-        """Validate, write through the API, then return a fresh read-back.
-
-        The read-back may still show the old value: the API accepts a shed at once but the station applies it
-        after a delay. Any refusal raises (WriteRejected before a call, ApiError/SoapFault/TransportError after).
-        """
+    def _writable(self, topic: str) -> ChargepointRegister:
         register = self.point_map.get(topic)
         if register is None:
             writable = [r.point_name for r in self.point_map.values() if not r.read_only]
@@ -163,9 +167,20 @@ class ChargePoint(BasicRevert, BaseInterface):
         if register.read_only:
             raise WriteRejected(f"{register.point_name} is read-only (Writable is False for "
                                 f"{register.attribute_name})")
+        return register
+
+    def set_point(self, topic: str, value: Any, **kwargs: Any) -> Any:
+        """Validate, write exactly that through the API, then return a fresh read-back.
+
+        The read-back shows the station before it applies the write (the API accepts a shed at once, the station
+        applies it after a delay; polls re-read its load until it does). Any refusal raises: WriteRejected before a
+        call, ApiError/SoapFault/TransportError after.
+        """
+        register = self._writable(topic)
         action = register.plan_write(value)
-        self.account.write(action, self.settings.station_id, self.settings.shed_duration)
-        _log.info("station %s: %s written (%s)", self.settings.station_id, register.point_name, action.operation)
+        self.account.write(self.settings.station_id, register.point_name, action, self._options)
+        _log.info("station %s: %s := %r written (%s)", self.settings.station_id, register.point_name, value,
+                  action.operation.value)
         try:
             return self.get_point(topic)
         except ChargePointError as exc:
@@ -174,17 +189,20 @@ class ChargePoint(BasicRevert, BaseInterface):
             return None
 
     def revert_point(self, topic: str, **kwargs: Any) -> None:
+        """Reverting a load point brings the whole station back (see the class docstring); other points have nothing
+        to revert (cleared alarms stay cleared, read-only points were never written)."""
         register = self.point_map.get(topic)
-        if register is not None and not register.revertible:
-            _log.debug("%s cannot be reverted (cleared alarms stay cleared)", topic)
+        if register is None:
+            raise WriteRejected(f"Point not configured on device: {topic}")
+        if register.read_only or not register.revertible or register.source is not Source.LOAD:
+            _log.debug("%s: nothing to revert", topic)
             return
-        super().revert_point(topic)
+        self.account.revert(self.settings.station_id, self._revert_defaults, self._options)
 
     def revert_all(self, **kwargs: Any) -> None:
-        for topic in [t for t, r in self.point_map.items() if not r.revertible]:
-            self._tracker.clear_dirty_point(topic)
-            self._tracker.defaults.pop(topic, None)
-        super().revert_all()
+        """Bring the station back once, if the device has a writable load point."""
+        if any(not r.read_only and r.source is Source.LOAD for r in self.point_map.values()):
+            self.account.revert(self.settings.station_id, self._revert_defaults, self._options)
 
 
 __all__ = ["ChargePoint", "ChargePointPointConfig", "ChargePointRemoteConfig", "ConfigError"]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import http.client
 import socket
+import ssl
 import urllib.error
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 from xml.etree import ElementTree
 
 import gevent
@@ -24,7 +25,7 @@ from suds.transport import Request
 from . import replies
 from .exceptions import (ApiError, ApiTimeout, AuthError, ChargePointError, MalformedResponse, SoapFault,
                          TransportError)
-from .models import Alarm, PortStatus, RightsEntry, Session, StationInfo, StationLoad
+from .models import Alarm, PortStatus, RightsEntry, Session, Shed, ShedKind, StationInfo, StationLoad
 from .replies import Fault, Node, read_reply
 from .config import DEFAULT_MAX_RESPONSE_BYTES
 from .transport import BoundedTransport, Credentials
@@ -68,7 +69,10 @@ def translated(exc: BaseException, what: str, endpoint: str, timeout: float,
     elif isinstance(exc, urllib.error.HTTPError):
         error = TransportError(f"{what}: HTTP {exc.code} {exc.reason}")
     elif isinstance(exc, urllib.error.URLError):
-        error = TransportError(f"{what}: cannot reach {endpoint}: {exc.reason}")
+        # Refused, unresolvable or untrusted: the connection never carried the request.
+        never_sent = isinstance(exc.reason, (ConnectionRefusedError, socket.gaierror, ssl.SSLError))
+        error = TransportError(f"{what}: cannot reach {endpoint}: {exc.reason}",
+                               delivered=False if never_sent else None)
     elif isinstance(exc, (http.client.HTTPException, OSError)):
         error = TransportError(f"{what}: connection to {endpoint} failed: {exc!r}")
     else:  # suds refusing an unusable WSDL document, and anything else we did not foresee
@@ -229,25 +233,19 @@ class ChargePointClient:
 
     # -- writes ---------------------------------------------------------------------------------------------------
 
-    def shed_load(self, station_id: str, *, port: int | None = None, allowed_kw: float | None = None,
-                  percent: float | None = None, minutes: int = 0) -> None:
-        """Cap a station or port at ``allowed_kw`` kW or shed ``percent`` % of its output for ``minutes`` (0 =
-        until cleared). Exactly one of ``allowed_kw`` and ``percent``."""
-        if (allowed_kw is None) == (percent is None):
-            raise ValueError("give exactly one of allowed_kw and percent")
-        station: dict[str, Any] = {"stationID": station_id}
-        if port:
-            entry: dict[str, Any] = {"portNumber": str(port)}
-            if allowed_kw is not None:
-                entry["allowedLoadPerPort"] = _decimal(allowed_kw)
-            else:
-                entry["percentShedPerPort"] = int(percent)  # type: ignore[arg-type]
-            station["Ports"] = {"Port": [entry]}
-        elif allowed_kw is not None:
-            station["allowedLoadPerStation"] = _decimal(allowed_kw)
+    def shed_load(self, station_id: str, *, station: Shed | None = None, ports: Mapping[int, Shed] | None = None,
+                  minutes: int = 0) -> None:
+        """Shed the whole station (``station``) or the listed ports (``ports``, one kind for all) for ``minutes``
+        (0 = until cleared). kW go out with three decimals, percents as whole numbers."""
+        if (station is None) == (not ports):
+            raise ValueError("give a station-wide shed or port sheds")
+        query: dict[str, Any] = {"stationID": station_id}
+        if station is not None:
+            query.update(_shed_fields(station, "PerStation"))
         else:
-            station["percentShedPerStation"] = int(percent)  # type: ignore[arg-type]
-        self._succeeded("shedLoad", shedQuery={"shedStation": station, "timeInterval": int(minutes)})
+            query["Ports"] = {"Port": [{"portNumber": str(number), **_shed_fields(shed, "PerPort")}
+                                       for number, shed in sorted((ports or {}).items())]}
+        self._succeeded("shedLoad", shedQuery={"shedStation": query, "timeInterval": int(minutes)})
 
     def clear_shed_state(self, station_id: str) -> None:
         """Clear every shed on the station (the API cannot clear one port alone)."""
@@ -270,5 +268,7 @@ class ChargePointClient:
                            operation=operation)
 
 
-def _decimal(value: float) -> Decimal:
-    return Decimal(str(round(value, 3)))
+def _shed_fields(shed: Shed, suffix: str) -> dict[str, Any]:
+    if shed.kind is ShedKind.KW:
+        return {f"allowedLoad{suffix}": Decimal(f"{round(shed.value, 3) + 0.0:.3f}")}
+    return {f"percentShed{suffix}": int(shed.value)}

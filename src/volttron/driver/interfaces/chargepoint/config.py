@@ -18,6 +18,7 @@ from .exceptions import ConfigError
 PASSWORD_ENV = "CHARGEPOINT_PASSWORD"
 DEFAULT_CACHE_EXPIRATION = 30.0
 DEFAULT_TIMEOUT = 10.0
+DEFAULT_SETTLE_LIMIT = 300.0
 _STATION_ID = re.compile(r"^\d+:\d+$")
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
@@ -54,6 +55,12 @@ class DeviceSettings(BaseModel):
     timeout: float = Field(DEFAULT_TIMEOUT, gt=0, le=600, description="seconds allowed for each API call")
     shed_duration: int = Field(0, alias="shedDuration", ge=0,
                                description="minutes a load shed lasts before it lapses; 0 = until cleared")
+    shed_lease: int = Field(0, alias="shedLease", ge=0, le=1440,
+                            description="minutes a shed is written for and renewed while the device is polled, so "
+                                        "that it lapses within this time once polling stops; 0 = off")
+    settle_limit: float = Field(DEFAULT_SETTLE_LIMIT, alias="settleLimit", ge=0, le=3600,
+                                description="seconds a station's load is re-read at every poll after a write, "
+                                            "until it shows the write")
     ca_file: str | None = Field(None, alias="caFile", description="CA bundle to verify the API's certificate")
 
     @model_validator(mode="before")

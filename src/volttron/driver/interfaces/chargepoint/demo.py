@@ -93,12 +93,13 @@ def _demo_shed(device: Any, values: dict[str, Any], out: TextIO) -> int:
 
     clear = loads.get(("shedState", port)) or loads.get(("shedState", None))
     if clear is None:
-        out.write("(no shedState point in the registry: the shed is cleared with allowedLoad := None)\n")
-        clear, clear_value = allowed, None
-    else:
-        clear_value = 0
-    out.write(f"\nClear the shed: {clear} := {clear_value} (the API clears every shed of the station at once)\n")
-    readback = device.set(clear, clear_value)
+        out.write("\n(no shedState point in the registry: only shedState 0 clears a shed, so the port stays capped "
+                  "until the simulator stops)\n")
+        return EXIT_OK
+    scope = f"port {port} only: the driver clears the station and re-applies the other ports' sheds" \
+        if clear != loads.get(("shedState", None)) else "every shed of the station"
+    out.write(f"\nClear the shed: {clear} := 0 (clears {scope})\n")
+    readback = device.set(clear, 0)
     out.write(f"  the API accepted the write (clearShedState); read-back right away: {clear} = {show(readback)}, "
               f"still shed.\n  Reading until the station applies the clear:\n")
     if not _wait_for(device, watched, lambda now: now[allowed] is None, out):

@@ -38,7 +38,15 @@ class WriteRejected(ChargePointError, ValueError):
 
 
 class TransportError(ChargePointError):
-    """The API could not be reached, or its answer could not be used."""
+    """The API could not be reached, or its answer could not be used.
+
+    ``delivered`` is False when the request certainly never reached the API (connection refused, name unknown,
+    certificate refused); None when it may have, so that a write it carried may have taken effect.
+    """
+
+    def __init__(self, message: str, *, delivered: bool | None = None) -> None:
+        super().__init__(message)
+        self.delivered = delivered
 
 
 class ApiTimeout(TransportError):
@@ -53,7 +61,7 @@ class BackingOff(TransportError):
     """The call was not sent because recent calls to this API account failed."""
 
     def __init__(self, message: str, *, retry_in: float) -> None:
-        super().__init__(message)
+        super().__init__(message, delivered=False)
         self.retry_in = retry_in
 
 

@@ -174,3 +174,43 @@ class WriteAction:
     port: int | None = None
     allowed_kw: float | None = None
     percent: float | None = None
+
+
+class ShedKind(enum.Enum):
+    """The two kinds of load shed; the API takes one kind at a time per station."""
+
+    KW = "kW"
+    PERCENT = "percent"
+
+
+@dataclass(frozen=True)
+class Shed:
+    """One shed value: a cap in kW, or a percent of the present output shed."""
+
+    kind: ShedKind
+    value: float
+
+    def __str__(self) -> str:
+        return f"{self.value:g} kW" if self.kind is ShedKind.KW else f"{self.value:g} %"
+
+    def matches(self, other: "Shed | None") -> bool:
+        """Equal as the API reports it (kW to three decimals)."""
+        return other is not None and other.kind is self.kind and abs(other.value - self.value) < 0.0005
+
+
+def sheds_in(load: StationLoad) -> dict[int, Shed]:
+    """The sheds a getLoad answer shows in force, per port.
+
+    The API reports 0 for the kind not in force; a shed port with both at 0 is a cap at 0 kW (a 0 % shed, which
+    sheds nothing, is refused by this driver, so it cannot be the driver's own).
+    """
+    found = {}
+    for number, port in load.ports.items():
+        if port.shed_state != 1:
+            continue
+        if port.percent_shed:
+            found[number] = Shed(ShedKind.PERCENT, port.percent_shed)
+        else:
+            found[number] = Shed(ShedKind.KW, port.allowed_load or 0.0)
+    return found
+

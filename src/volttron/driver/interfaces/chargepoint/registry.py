@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable
 
-from .attributes import TYPE_ALIASES, Attribute, PortRule, is_clear
+from .attributes import TYPE_ALIASES, Attribute, PortRule, is_blank
 from .chargepoint_registers import REGISTER_TYPES, ChargepointRegister
 from .exceptions import ConfigError, WriteRejected
 
@@ -151,7 +151,7 @@ def _check_starting_value(attribute: Attribute, row: RegistryRow, port: int | No
             problem("Starting Value", row.starting_value,
                     f"{attribute.name} takes no revert value other than 0 or empty")
         return None
-    if is_clear(row.starting_value):
+    if is_blank(row.starting_value):
         problem("Starting Value", row.starting_value, "a revert default must be a number; leave it empty for none "
                                                       "(use shedState 0 to clear the shed on revert)")
         return None
