@@ -1,6 +1,6 @@
 """A stateful ChargePoint Web Services API 5.0 simulator speaking SOAP over HTTP.
 
-``Simulator`` serves the project's WSDL and eleven operations from a seeded model whose state
+``Simulator`` serves the project's WSDL and thirteen operations from a seeded model whose state
 advances with a ``SimClock``::
 
     with Simulator(stations=4, seed=1, clock=SimClock(start, scale=0)) as sim:

@@ -40,6 +40,11 @@ def datetime_field(query: Query, name: str) -> datetime | None:
     return _parsed(query, name, _utc_datetime, "an xsd:dateTime")
 
 
+def bool_field(query: Query, name: str) -> bool | None:
+    """An xsd:boolean field (``true``/``false``/``1``/``0``); RequestError for anything else."""
+    return _parsed(query, name, _xsd_boolean, "true or false")
+
+
 def _parsed(query: Query, name: str, parse: Callable[[str], T], kind: str) -> T | None:
     """A field read by ``parse``; the ValueError of a value it cannot read becomes a RequestError."""
     raw = text_field(query, name)
@@ -60,6 +65,14 @@ def _whole_number(raw: str) -> int:
         if not number.is_integer():
             raise
         return int(number)
+
+
+def _xsd_boolean(raw: str) -> bool:
+    """The four lexical forms of xsd:boolean; ValueError for anything else."""
+    try:
+        return {"true": True, "1": True, "false": False, "0": False}[raw]
+    except KeyError:
+        raise ValueError(raw) from None
 
 
 def _utc_datetime(raw: str) -> datetime:

@@ -261,5 +261,7 @@ RESPONSES: dict[str, Table] = {
     + (nested("ChargingSessionData", SESSION_SEARCH_RESULT_DATA), Field("MoreFlag", integer)),
     "getCPNInstances": (nested("CPN", OCPN_INSTANCES),),
     "getOrgsAndStationGroups": STATUS_HEAD + (nested("orgData", OHOST_DATA),),
+    "createLoadShedEvent": STATUS_HEAD + (Field("eventId", integer),),
+    "removeLoadShedEvent": STATUS_HEAD + (Field("response"),),
 }
 """Operation name -> the field table of its ``<operation>Response`` wrapper."""

@@ -28,6 +28,9 @@ Admin endpoints (JSON in and out, no authentication; for tests and demos):
     ``{"stations": [stationID, ...]}``.
 ``GET  /admin/stations/<stationID>``
     The station's true state now (404 when unknown).
+``GET  /admin/events``
+    ``{"events": [...]}``: every shed event created (createLoadShedEvent), oldest first, with its
+    target, times, value and ``status`` now (scheduled, running, ended, cancelled or removed).
 ``GET  /admin/clock`` / ``POST /admin/clock/advance``
     The simulated time; advance it with ``{"seconds": n}``.
 """
@@ -295,6 +298,8 @@ class SimulatorApp:
             return {"stations": self.model.station_ids()}
         if len(parts) == 2 and parts[0] == "stations" and method == "GET":
             return self.model.snapshot(parts[1])
+        if parts == ["events"] and method == "GET":
+            return {"events": self.model.event_snapshots()}
         if parts == ["clock"] and method == "GET":
             clock = self.model.clock
             return {"now": clock.now().isoformat(), "scale": clock.scale}

@@ -107,3 +107,16 @@ def client(sim: Simulator) -> Client:
 @pytest.fixture
 def service(client: Client):
     return client.service
+
+
+def charge(model, station_id: str, load_kw: float = 6.0) -> None:
+    """Every port of the station charging at ``load_kw``, held there (so the random evolution keeps away)."""
+    for port in model.station(station_id).ports:
+        model.set_port_status(station_id, port.portNumber, "AVAILABLE")
+        model.set_port_status(station_id, port.portNumber, "INUSE", load_kw=load_kw)
+
+
+def port_loads(service, station_id: str) -> list[tuple[int, float, float, int]]:
+    """(shedState, portLoad, allowedLoad, percentShed) per port as getLoad reports them."""
+    [data] = service.getLoad({"stationID": station_id}).stationData
+    return [(p.shedState, float(p.portLoad), float(p.allowedLoad), int(p.percentShed)) for p in data.Port]

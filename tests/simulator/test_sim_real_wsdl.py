@@ -1,8 +1,10 @@
 """A client built from the published 5.0 WSDL (pointed at the simulator) can use every operation we serve."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
-from conftest import REAL_WSDL, make_suds_client
+from conftest import REAL_WSDL, START, make_suds_client
 from suds import WebFault
 
 pytestmark = [
@@ -48,6 +50,24 @@ def test_writes(sim, real_service) -> None:
     assert real_service.clearShedState({"shedStation": {"stationID": sid}}).Success == 1
     sim.model.add_alarm(sid, "Reachable")
     assert real_service.clearAlarms({"stationID": sid}).responseCode == "100"
+
+
+def test_shed_events(sim, real_service) -> None:
+    sid = sim.model.station_ids()[0]
+    sim.model.set_port_status(sid, 1, "INUSE", load_kw=6.0)
+    created = real_service.createLoadShedEvent({"stationID": sid, "eventStartTime": START + timedelta(minutes=2),
+                                                "eventDuration": 5, "allowOptOut": False, "allowedLoadPerPort": 1.5})
+    assert (created.responseCode, created.eventId) == ("100", 1)
+    sim.clock.advance(125)
+    assert float(real_service.getLoad({"stationID": sid}).stationData[0].Port[0].portLoad) == 1.5
+    removed = real_service.removeLoadShedEvent(created.eventId)
+    assert removed.responseCode == "100" and removed.response
+    assert real_service.removeLoadShedEvent(created.eventId).responseCode == "191"
+    group = sim.model.groups[0]
+    by_group = real_service.createLoadShedEvent({"sgID": str(group.sgID), "eventStartTime": START + timedelta(hours=1),
+                                                 "eventDuration": 60, "percentShedPerStation": 20.0})
+    assert (by_group.responseCode, by_group.eventId) == ("100", 2)
+    assert sim.model.events()[1].station_ids == tuple(group.station_ids)
 
 
 def test_operations_we_do_not_serve_are_faults(sim, real_service) -> None:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from conftest import charge
+from conftest import port_loads as _ports
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -10,16 +12,8 @@ pytestmark = pytest.mark.timeout(30)
 def sid(sim) -> str:
     """A two-port station with both ports charging at 6 kW, held there."""
     station_id = sim.model.station_ids()[0]
-    for port in (1, 2):
-        sim.model.set_port_status(station_id, port, "AVAILABLE")
-        sim.model.set_port_status(station_id, port, "INUSE", load_kw=6.0)
+    charge(sim.model, station_id)
     return station_id
-
-
-def _ports(service, station_id: str) -> list[tuple[int, float, float, int]]:
-    """(shedState, portLoad, allowedLoad, percentShed) per port as getLoad reports them."""
-    [data] = service.getLoad({"stationID": station_id}).stationData
-    return [(p.shedState, float(p.portLoad), float(p.allowedLoad), int(p.percentShed)) for p in data.Port]
 
 
 def _shed(service, station_id: str, interval: int | None = None, **values):

@@ -23,6 +23,8 @@ OPERATIONS = [
     "getChargingSessionData",
     "getCPNInstances",
     "getOrgsAndStationGroups",
+    "createLoadShedEvent",
+    "removeLoadShedEvent",
 ]
 ELEMENTS = OPERATIONS + [op + "Response" for op in OPERATIONS]
 PRODUCTION = "https://webservices.chargepoint.com/webservices/chargepoint/services/5.0"
@@ -39,7 +41,7 @@ def real() -> WsdlSchema:
     return WsdlSchema(REAL_WSDL)
 
 
-def test_our_wsdl_loads_in_suds_with_exactly_the_eleven_operations() -> None:
+def test_our_wsdl_loads_in_suds_with_exactly_the_thirteen_operations() -> None:
     client = make_suds_client(OUR_WSDL.as_uri())
     port = client.wsdl.services[0].ports[0]
     assert sorted(m.name for m in port.methods.values()) == sorted(OPERATIONS)
@@ -117,6 +119,10 @@ def _requests(sim) -> dict[str, list[str]]:
     def call(op: str, inner: str = "") -> str:
         return f"<cp:{op} {ns}>{inner}</cp:{op}>"
     since = (START - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    soon = (START + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    def event(target: str, value: str) -> str:
+        return call("createLoadShedEvent", f"<shedEvent>{target}<eventStartTime>{soon}</eventStartTime>"
+                    f"<eventDuration>30</eventDuration><allowOptOut>true</allowOptOut>{value}</shedEvent>")
     return {
         "getStations": [call("getStations", "<searchQuery/>"), call("getStations", f"<searchQuery><stationID>nope</stationID></searchQuery>")],
         "getStationStatus": [call("getStationStatus", f"<searchQuery><stationIDs><stationID>{sid}</stationID></stationIDs></searchQuery>")],
@@ -139,6 +145,15 @@ def _requests(sim) -> dict[str, list[str]]:
         "getChargingSessionData": [call("getChargingSessionData", f"<searchQuery><fromTimeStamp>{since}</fromTimeStamp></searchQuery>")],
         "getCPNInstances": [call("getCPNInstances")],
         "getOrgsAndStationGroups": [call("getOrgsAndStationGroups", "<searchQuery/>")],
+        "createLoadShedEvent": [
+            event(f"<stationID>{sid}</stationID>", "<allowedLoadPerPort>3.5</allowedLoadPerPort>"),
+            event(f"<sgID>{group}</sgID>", "<allowedLoadPerPort>3.5</allowedLoadPerPort>"),
+            event(f"<stationID>{sid}</stationID>", "<percentShedPerStation>101</percentShedPerStation>"),
+        ],
+        "removeLoadShedEvent": [
+            call("removeLoadShedEvent", "<eventId>1</eventId>"),
+            call("removeLoadShedEvent", "<eventId>1</eventId>"),
+        ],
     }
 
 
@@ -181,3 +196,14 @@ def test_response_wire_shape(sim) -> None:
     status, answer = http(sim.endpoint, envelope(_requests(sim)["getStationStatus"][0]), {"Content-Type": "text/xml"})
     stamp = ElementTree.fromstring(answer).find(".//TimeStamp").text
     assert stamp.endswith("Z") and len(stamp) == 20
+
+
+def test_the_event_requests_reach_every_child_of_the_event_responses(sim) -> None:
+    seen = {}
+    for op, answer in _responses(sim):
+        if op in ("createLoadShedEvent", "removeLoadShedEvent"):
+            wrapper = list(ElementTree.fromstring(answer).find("{http://schemas.xmlsoap.org/soap/envelope/}Body"))[0]
+            seen.setdefault(op, []).append({child.tag: child.text for child in wrapper})
+    assert [(a["responseCode"], a.get("eventId")) for a in seen["createLoadShedEvent"]] == [
+        ("100", "1"), ("100", "2"), ("188", None)]
+    assert [(a["responseCode"], "response" in a) for a in seen["removeLoadShedEvent"]] == [("100", True), ("191", False)]

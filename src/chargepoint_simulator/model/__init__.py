@@ -8,9 +8,10 @@ so the answers depend on the seed, the clock readings and the explicit writes, n
 in which order stations were read.
 
 The package: ``entities`` (the API-spelled dataclasses), ``generation`` (the seeded facts and each
-station's start), ``evolution`` (the replay), ``sheds`` (the shed rules and their response codes).
-``Model`` ties them together and owns every station's evolution; the rest of the simulator goes
-through it. Units: kW, kWh, aware UTC datetimes.
+station's start), ``evolution`` (the replay), ``sheds`` (the shed rules and their response codes),
+``events`` (scheduled shed events: the shed the cloud starts and ends by itself). ``Model`` ties
+them together and owns every station's evolution; the rest of the simulator goes through it.
+Units: kW, kWh, aware UTC datetimes.
 """
 from __future__ import annotations
 
@@ -41,6 +42,14 @@ from chargepoint_simulator.model.entities import (
     UnknownPortError,
     UnknownStationError,
 )
+from chargepoint_simulator.model.events import (
+    EVENT_UNKNOWN,
+    EventBook,
+    EventRequest,
+    ShedEvent,
+    UnknownEventError,
+    check_event,
+)
 from chargepoint_simulator.model.evolution import (
     ALARM_MEAN_SECONDS,
     ALARM_TYPES,
@@ -63,12 +72,14 @@ from chargepoint_simulator.model.sheds import (
     ShedValueError,
     check_shed,
     plan_shed,
+    refuse_other_kind,
 )
 
 __all__ = [
     "ALARM_MEAN_SECONDS",
     "ALARM_TYPES",
     "AVAILABLE",
+    "EVENT_UNKNOWN",
     "IDLE_MEAN_SECONDS",
     "INUSE",
     "QUIET_SECONDS",
@@ -82,6 +93,7 @@ __all__ = [
     "UNREACHABLE",
     "ActiveSession",
     "Alarm",
+    "EventRequest",
     "Model",
     "ModelError",
     "Organization",
@@ -91,10 +103,12 @@ __all__ = [
     "Session",
     "ShedConflictError",
     "ShedError",
+    "ShedEvent",
     "ShedLimit",
     "ShedValueError",
     "Station",
     "StationGroup",
+    "UnknownEventError",
     "UnknownGroupError",
     "UnknownPortError",
     "UnknownStationError",
@@ -128,6 +142,7 @@ class Model:
         self.cpn_instances: list[dict[str, str]] = [dict(cpn) for cpn in CPN_INSTANCES]
         self._stations: dict[str, Station] = inventory.stations
         self._evolutions: dict[str, StationEvolution] = {}
+        self._events = EventBook()
 
     def _now(self) -> float:
         """The clock's present reading in POSIX seconds."""
@@ -137,7 +152,8 @@ class Model:
         """The station's evolution, replayed up to ``now`` (default: the clock's present reading).
 
         A station's start is drawn the first time it is touched, which keeps start-up quick for
-        thousands of stations.
+        thousands of stations. The starts of shed events due by ``now`` are handed to it first, so
+        the replay applies them when they began, however long the station went untouched.
         """
         key = str(station_id).strip()
         try:
@@ -147,7 +163,10 @@ class Model:
         evolution = self._evolutions.get(key)
         if evolution is None:
             evolution = self._evolutions[key] = start_evolution(station, self.seed, self._t0)
-        evolution.advance(self._now() if now is None else now)
+        now = self._now() if now is None else now
+        for event in self._events.due(key, now):
+            evolution.commands.append(event.start_command(station, self.propagation_delay))
+        evolution.advance(now)
         return evolution
 
     def _get(self, station_id: str, now: float | None = None) -> Station:
@@ -375,6 +394,50 @@ class Model:
                 self.clear_shed(sid)
             return list(group.station_ids)
 
+    # ------------------------------------------------------------------ public API: shed events
+
+    def create_event(self, request: EventRequest) -> ShedEvent:
+        """Schedule a shed that the cloud starts at ``request.start`` and lifts ``request.minutes`` later,
+        on one station or every station of a group (see ``events`` for how it meets other sheds).
+
+        Raises ShedValueError (187, 188) before looking at the target, Unknown{Station,Group}Error
+        (102), and ShedConflictError (190) when a station has a shed of the other kind accepted now.
+        """
+        with self._lock:
+            now = self._now()
+            check_event(request, now)
+            group = self.group(request.sg_id) if request.sg_id else None
+            ids = list(group.station_ids) if group else [self._get(str(request.station_id), now).stationID]
+            for sid in ids:
+                commanded = self._evolution(sid, now).commanded_sheds(now)
+                refuse_other_kind(sid, commanded, request.limit.kind, "scheduling an event")
+            return self._events.add(request, ids, group.sgID if group else None)
+
+    def remove_event(self, event_id: int) -> ShedEvent:
+        """Cancel an event before its start, or end it early (its sheds lift after the propagation
+        delay). Raises UnknownEventError (191) for an unknown, removed or ended event."""
+        with self._lock:
+            now = self._now()
+            event = self._events.removable(event_id, now)
+            for sid in event.station_ids:
+                evolution = self._evolution(sid, now)
+                command = event.removal_command(evolution.commanded_sheds(now), now + self.propagation_delay)
+                if command is not None:
+                    evolution.commands.append(command)
+            event.pending.clear()
+            event.removed_at = now
+            return event
+
+    def events(self) -> list[ShedEvent]:
+        """Every shed event created, in creation order (the objects themselves)."""
+        return self._events.all()
+
+    def event_snapshots(self) -> list[dict[str, Any]]:
+        """A JSON-friendly picture of every event and where it stands now (the admin endpoint's)."""
+        with self._lock:
+            now = self._now()
+            return [event.view(now) for event in self._events.all()]
+
     def snapshot(self, station_id: str) -> dict[str, Any]:
         """A JSON-friendly picture of one station's true state (used by the admin endpoint)."""
         with self._lock:
@@ -402,7 +465,12 @@ class Model:
                 ],
                 "load": self.load_view(st.stationID),
                 "accepted_sheds": {
-                    n: {"allowed_kw": s.limit.allowed_kw, "percent": s.limit.percent, "expires_at": s.expires_at}
+                    n: {
+                        "allowed_kw": s.limit.allowed_kw,
+                        "percent": s.limit.percent,
+                        "expires_at": s.expires_at,
+                        "event_id": s.event_id,
+                    }
                     for n, s in accepted.items()
                 },
                 "alarms": [

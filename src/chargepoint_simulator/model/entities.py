@@ -145,10 +145,15 @@ class ShedLimit:
 
 @dataclass
 class PortShed:
-    """The shed applied to one port; ``expires_at`` is POSIX seconds or None (until cleared)."""
+    """The shed applied to one port; ``expires_at`` is POSIX seconds or None (until cleared).
+
+    ``event_id`` names the scheduled shed event that put it there (None for a shedLoad), so that
+    removing the event lifts only its own sheds.
+    """
 
     limit: ShedLimit
     expires_at: float | None = None
+    event_id: int | None = None
 
     def active_at(self, ts: float) -> bool:
         """True while the shed has not lapsed."""

@@ -108,23 +108,23 @@ def read_shed_request(query: Query) -> GroupShedRequest | StationShedRequest:
             sg_id = int(text_field(block, "sgID") or "")
         except ValueError:
             raise _malformed("shedGroup needs a numeric sgID.") from None
-        return GroupShedRequest(sg_id, _read_limit(block, STATION_FIELDS) or ShedLimit(), minutes)
+        return GroupShedRequest(sg_id, read_limit(block, STATION_FIELDS) or ShedLimit(), minutes)
     station_id = text_field(block, "stationID")
     if station_id is None:
         raise _malformed("shedStation needs a stationID.")
-    limit = _read_limit(block, STATION_FIELDS)
+    limit = read_limit(block, STATION_FIELDS)
     ports = block.get("Ports")
     port_limits: dict[str, ShedLimit] = {}
     for entry in as_list(ports.get("Port")) if isinstance(ports, dict) else []:
         number = text_field(entry, "portNumber") if isinstance(entry, dict) else None
         if number is None:
             raise _malformed("Every Port needs a portNumber.")
-        port_limits[number] = _read_limit(entry, PORT_FIELDS) or ShedLimit()
+        port_limits[number] = read_limit(entry, PORT_FIELDS) or ShedLimit()
     return StationShedRequest(station_id, limit, port_limits, minutes)
 
 
-def _read_limit(block: Query, fields: tuple[str, str]) -> ShedLimit | None:
-    """The block's shed value(s), or None when it gives none."""
+def read_limit(block: Query, fields: tuple[str, str]) -> ShedLimit | None:
+    """The block's shed value(s) named by ``fields`` (kW name, percent name), or None when it gives none."""
     kw_name, percent_name = fields
     allowed = _number(block, kw_name)
     percent = _number(block, percent_name)
@@ -170,22 +170,44 @@ def check_shed(
         named = [(limit, STATION_FIELDS, "")]
     else:
         named = [(one, PORT_FIELDS, f" for Port {number}") for number, one in port_limits.items()]
-    for one, (kw_name, percent_name), where in named:
-        if one.allowed_kw is None and one.percent is None:
-            raise _malformed(f"Give {kw_name} or {percent_name}{where}.")
-        if one.allowed_kw is not None and one.percent is not None:
-            raise _malformed(f"Give either {kw_name} (kW) or {percent_name} (percent){where}, not both.")
+    for one, fields, where in named:
+        check_one_value(one, fields, where)
     kinds = {one.kind for one, _, _ in named}
     if len(kinds) > 1:
         raise _malformed("Use kW or percent for every port of a request, not a mix.")
-    for one, (kw_name, percent_name), where in named:
-        if one.allowed_kw is not None and (not math.isfinite(one.allowed_kw) or one.allowed_kw < 0):
-            raise _out_of_range(f"{kw_name}{where} must be a non-negative number of kW, not {one.allowed_kw}.")
-        if one.percent is not None and not (0 <= one.percent <= 100 and float(one.percent).is_integer()):
-            raise _out_of_range(f"{percent_name}{where} must be a whole number from 0 to 100, not {one.percent:g}.")
+    for one, fields, where in named:
+        check_in_range(one, fields, where)
     if minutes < 0:
         raise _out_of_range(f"timeInterval must be >= 0 minutes, not {minutes}.")
     return CheckedShed(limit, port_limits, minutes, kinds.pop())
+
+
+def check_one_value(one: ShedLimit, fields: tuple[str, str], where: str = "") -> None:
+    """Refuse (187) a limit that gives neither or both of the values named by ``fields`` (kW, percent)."""
+    kw_name, percent_name = fields
+    if one.allowed_kw is None and one.percent is None:
+        raise _malformed(f"Give {kw_name} or {percent_name}{where}.")
+    if one.allowed_kw is not None and one.percent is not None:
+        raise _malformed(f"Give either {kw_name} (kW) or {percent_name} (percent){where}, not both.")
+
+
+def check_in_range(one: ShedLimit, fields: tuple[str, str], where: str = "") -> None:
+    """Refuse (188) a negative or non-finite kW, or a percent that is not a whole number from 0 to 100."""
+    kw_name, percent_name = fields
+    if one.allowed_kw is not None and (not math.isfinite(one.allowed_kw) or one.allowed_kw < 0):
+        raise _out_of_range(f"{kw_name}{where} must be a non-negative number of kW, not {one.allowed_kw}.")
+    if one.percent is not None and not (0 <= one.percent <= 100 and float(one.percent).is_integer()):
+        raise _out_of_range(f"{percent_name}{where} must be a whole number from 0 to 100, not {one.percent:g}.")
+
+
+def refuse_other_kind(station_id: str, commanded: dict[str, PortShed], kind: str, doing: str) -> None:
+    """Refuse (190) ``doing`` by ``kind`` while the station has a shed of the other kind accepted."""
+    if {one.limit.kind for one in commanded.values()} - {kind}:
+        other, asked = ("kW", "percent") if kind == "percent" else ("percent", "kW")
+        raise ShedConflictError(
+            f"Station {station_id} already has a {other} shed; clear the shed first "
+            f"(clearShedState) before {doing} by {asked}."
+        )
 
 
 def plan_shed(
@@ -201,12 +223,7 @@ def plan_shed(
         limits = {port.portNumber: shed.limit for port in station.ports}
     else:
         limits = {station.port(number).portNumber: one for number, one in shed.port_limits.items()}
-    if {one.limit.kind for one in commanded.values()} - {shed.kind}:
-        other, asked = ("kW", "percent") if shed.kind == "percent" else ("percent", "kW")
-        raise ShedConflictError(
-            f"Station {station.stationID} already has a {other} shed; clear the shed first "
-            f"(clearShedState) before shedding by {asked}."
-        )
+    refuse_other_kind(station.stationID, commanded, shed.kind, "shedding")
     expires = effective_at + shed.minutes * 60.0 if shed.minutes > 0 else None
     ports = {} if shed.limit is not None else dict(commanded)
     ports.update((number, PortShed(one, expires)) for number, one in limits.items())
