@@ -351,6 +351,7 @@ class Model:
         self._lock = threading.RLock()
         self._t0 = float(math.floor(self.clock.timestamp()))
         self._stations: dict[str, Station] = {}
+        self._withdrawn: dict[str, Station] = {}  # taken off the account by withdraw_station
         self.groups: list[StationGroup] = []
         self._build(stations)
 
@@ -781,6 +782,31 @@ class Model:
             now = self._now()
             ids = self.station_ids() if station_ids is None else list(station_ids)
             return [self._get(sid, now) for sid in ids]
+
+    def withdraw_station(self, station_id: str) -> None:
+        """Take a station off the account (moved to another organisation, not yet commissioned): every operation
+        answers as for an unknown station until :meth:`restore_station` brings it back, state kept."""
+        with self._lock:
+            station = self._get(station_id)
+            del self._stations[station.stationID]
+            for group in self.groups:
+                if station.stationID in group.station_ids:
+                    group.station_ids.remove(station.stationID)
+            self._withdrawn[station.stationID] = station
+
+    def restore_station(self, station_id: str) -> None:
+        """Put a withdrawn station back on the account, in its groups and its place in every listing."""
+        with self._lock:
+            try:
+                station = self._withdrawn.pop(str(station_id).strip())
+            except KeyError:
+                raise UnknownStationError(f"station {station_id!r} was not withdrawn") from None
+            order = {st.stationID: st.index for st in [*self._stations.values(), station]}
+            self._stations[station.stationID] = station
+            self._stations = dict(sorted(self._stations.items(), key=lambda item: order[item[0]]))
+            for group in self.groups:
+                if group.sgID in station.sgIDs:
+                    group.station_ids = sorted([*group.station_ids, station.stationID], key=order.__getitem__)
 
     def static_stations(self) -> list[Station]:
         """All stations without advancing them: for filtering on fields that never change."""

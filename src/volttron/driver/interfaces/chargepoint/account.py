@@ -128,7 +128,8 @@ class Account:
         for source in sources:
             hit, value = self.cache.get((source, station_id), max_age)
             if hit:
-                results[source] = _unwrap(value)
+                # A cached "not in the answer" is this source's error, like any other failure of the poll.
+                results[source] = value.error if isinstance(value, _NotFound) else value
             else:
                 pending[source] = gevent.spawn(self._read_or_error, source, station_id, max_age)
         if pending:
