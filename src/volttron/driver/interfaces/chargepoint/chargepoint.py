@@ -20,7 +20,8 @@ from .chargepoint_registers import ChargepointRegister
 from .client import ChargePointClient
 from .config import AccountSettings, DeviceSettings, load_device_settings
 from .exceptions import ChargePointError, ConfigError, WriteRejected
-from .registry import PointSpec, RegistryRow, registry_rows, validate_row, validate_rows
+from .registry import (PointSpec, RegistryRow, normalise_rows, registry_rows, require_columns, validate_row,
+                       validate_rows)
 
 _log = logging.getLogger(__name__)
 
@@ -89,11 +90,17 @@ class ChargePoint(BasicRevert, BaseInterface):
                                 ) -> list[dict]:
         """Check every row before any is used, so one bad row names itself and refuses only this device.
 
-        The validated rows are kept for :meth:`create_register`, which the platform calls once per row next.
+        The rows come from the config store's own CSV parsing: they are normalised first (byte-order mark, spaces,
+        line-end leftovers), exactly as ``chargepoint-driver check`` reads the file, and the clean rows are what
+        the platform validates next. The validated rows are kept for :meth:`create_register`, which the platform
+        calls once per row.
         """
-        specs = validate_rows(registry_rows(registry_config), self._registry_name)
+        rows = normalise_rows(registry_config)
+        if rows:
+            require_columns(dict.fromkeys(name for row in rows for name in row), self._registry_name)
+        specs = validate_rows(registry_rows(rows), self._registry_name)
         self._specs = {spec.point_name: spec for spec in specs}
-        return registry_config
+        return rows
 
     def create_register(self, register_definition: PointConfig) -> ChargepointRegister:
         spec = self._specs.get(register_definition.volttron_point_name)
