@@ -7,6 +7,7 @@ With the sample's cacheExpiration (30 s) several polls fall within one cache per
 
 from __future__ import annotations
 
+import gevent
 import pytest
 
 from cp_reliability import FakeClock, use_clock
@@ -56,3 +57,17 @@ def test_the_device_recovers_by_itself_when_the_station_appears(garage, sim) -> 
     assert errors == {}
     assert values["stationID"] == gone_id
     assert healthy.scrape()[1] == {}
+
+
+def test_polled_at_the_same_moment_the_missing_station_leaves_the_others_reads_alone(garage) -> None:
+    # The two devices' polls share the account's calls: the missing station's load read (which asks for it by
+    # name, as no group holds it) must not fail the healthy device's.
+    healthy, gone, gone_id, clock = garage
+    assert healthy.scrape()[1] == {}
+    for cycle in range(3):
+        clock.advance(SAMPLE_CACHE + 1)  # every cached answer expired
+        polls = [gevent.spawn(gone.scrape), gevent.spawn(healthy.scrape)]  # the missing one asks first
+        gevent.joinall(polls, raise_error=True)
+        (_, gone_errors), (_, healthy_errors) = (poll.value for poll in polls)
+        assert healthy_errors == {}, f"cycle {cycle}: {healthy_errors}"
+        assert gone_errors and all(gone_id in message for message in gone_errors.values())

@@ -214,7 +214,13 @@ class Account:
         for group, _members in group_cover(ids, self._groups):
             found.update(self.client.get_load(sg_id=int(group)))
         if station_id not in found:
-            found.update(self.client.get_load(station_id))
+            try:
+                found.update(self.client.get_load(station_id))
+            except ApiError as exc:
+                if exc.code != NO_DATA:
+                    raise
+                # The asking station is not on the account: it is cached as not found and the other stations'
+                # loads stand, so a missing station never fails the load reads of the devices sharing this call.
         return found
 
     def _fetch_sessions(self, station_id: str, one: str | None, ids: list[str]) -> Fetched:
