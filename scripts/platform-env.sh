@@ -13,8 +13,9 @@
 #   - venv/  : a virtual environment made from /usr/bin/python3.11 (readable by any user, unlike a pyenv Python
 #              under /root), owned by the platform user because `vctl install` and `vctl install-lib` add
 #              packages to it. It holds the platform (volttron), the Platform Driver agent, volttron-lib-tree,
-#              the fake driver and this package's runtime dependencies. This package itself is installed by
-#              `vctl install-lib` in the test, as a user would; any copy left by an earlier run is removed here.
+#              the fake driver, the SQLite historian and this package's runtime dependencies. This package itself
+#              is installed by `vctl install-lib` in the test, as a user would; any copy left by an earlier run is
+#              removed here.
 #
 # With --volttron-home DIR it also writes DIR/pyproject.toml and DIR/poetry.toml, owned by the platform user. On its
 # first start the platform runs `poetry lock` on that project, and `vctl install`/`install-lib` run `poetry add`. Left
@@ -43,6 +44,14 @@ PACKAGES=(
     "volttron-platform-driver==2.0.0rc9"
     "volttron-lib-tree==2.0.0rc4"
     "volttron-lib-fake-driver==2.0.0rc0"
+)
+
+# Agents the platform tests install with `vctl install` besides the Platform Driver (which is in PACKAGES). They
+# are added to the venv on their own stamp, without rebuilding it, so that `vctl install` only registers them.
+AGENT_PACKAGES=(
+    "volttron-sqlite-historian==2.0.0rc5"
+    "volttron-lib-sql-historian==2.0.0rc5"
+    "volttron-lib-base-historian==2.0.0rc4"
 )
 
 log() { echo "platform-env: $*" >&2; }
@@ -105,6 +114,13 @@ if [ ! -f "$STAMP" ]; then
         "${PACKAGES[@]}" -r "$ROOT/requirements.txt"
     as_user touch "$STAMP"
     log "venv ready in $((SECONDS - start)) s"
+fi
+
+AGENT_STAMP="$VENV/.platform-agents-$(printf '%s\n' "${AGENT_PACKAGES[@]}" | sha1sum | cut -c1-12)"
+if [ ! -f "$AGENT_STAMP" ]; then
+    log "adding ${AGENT_PACKAGES[*]} to $VENV"
+    as_user "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${AGENT_PACKAGES[@]}"
+    as_user touch "$AGENT_STAMP"
 fi
 
 # A previous run's `vctl install-lib` left this package in the shared venv: remove it so that each run installs

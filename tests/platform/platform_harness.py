@@ -1,15 +1,12 @@
-"""Runs a real VOLTTRON platform for the end-to-end tests, and the ChargePoint simulator beside it.
-
-The pieces, in the order a test session uses them:
+"""Runs a real VOLTTRON platform for the end-to-end tests.
 
 - ``prepare_environment()`` runs ``scripts/platform-env.sh`` (user, venv, VOLTTRON_HOME; idempotent, and the venv
   is cached outside the clone).
 - ``Platform`` makes a fresh VOLTTRON_HOME (the script writes the poetry project the platform needs into it),
-  starts ``volttron`` as the platform user, and wraps ``vctl``. ``stop()`` shuts the platform down and then ends, by pid, every process that
-  still carries this VOLTTRON_HOME in its environment.
-- ``BusClient`` drives ``bus_client.py`` inside the platform's venv: it subscribes to ``devices/...`` and makes
-  RPC calls to the Platform Driver agent as a separate agent identity.
-- ``SimulatorProcess`` runs the ChargePoint simulator from the project's venv in its own process (sim_process.py).
+  starts ``volttron`` as the platform user, wraps ``vctl``, restarts the platform as an operator does and reads
+  its log record by record. ``stop()`` shuts the platform down and then ends, by pid, every process that still
+  carries this VOLTTRON_HOME in its environment.
+- The bus client and the simulator beside the platform are in ``platform_peers.py``.
 
 Every wait has a deadline; nothing synchronises by sleeping a fixed time.
 """
@@ -19,19 +16,18 @@ import contextlib
 import fcntl
 import json
 import os
-import queue
 import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from platform_peers import BusClient, PlatformError, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -44,27 +40,14 @@ PASSED_THROUGH = re.compile(r"^(SSL_CERT_FILE|SSL_CERT_DIR|REQUESTS_CA_BUNDLE|CU
 
 # The commands a user types too (README.rst, "Run it in a real platform", shows them; test_readme_commands.py checks).
 VOLTTRON_START = ["volttron", "-vv", "-l"]
+# --enable: the agent starts again with the platform (`vctl enable` afterwards removes autostart in this release).
 PLATFORM_DRIVER_INSTALL = ["install", "volttron-platform-driver", "--vip-identity", "platform.driver", "--tag",
-                           "driver", "--start"]
+                           "driver", "--enable", "--start"]
+HISTORIAN_INSTALL = ["install", "volttron-sqlite-historian", "--vip-identity", "platform.historian", "--tag",
+                     "historian", "--enable", "--start", "--agent-config"]
 PLATFORM_SHUTDOWN = ["shutdown", "--platform"]
-
-
-
-def end_helper(proc: subprocess.Popen) -> None:
-    """End a helper process that stops when its stdin closes; kill its group if it does not within 10 s."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(OSError, ValueError):
-        proc.stdin.close()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-
-class PlatformError(AssertionError):
-    """A step of the platform's life failed; the message carries the command's output or the log's tail."""
+# The first line of each platform log record: date, time, optional (PID:n), logger(line), level.
+LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (?:\(PID:\d+\) )?\S+ ([A-Z]+): ", re.M)
 
 
 @dataclass(frozen=True)
@@ -98,18 +81,6 @@ def prepare_environment(volttron_home: Path | None = None, timeout: float = 540)
     values = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
     return PlatformEnvironment(user=values["PLATFORM_USER"], venv=Path(values["PLATFORM_VENV"]),
                                base=Path(values["PLATFORM_BASE"]), home=Path(values["PLATFORM_HOME"]))
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
-    """Polls condition until it returns something truthy, and returns it; fails naming what after timeout s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise PlatformError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def pids_with_env(name: str, value: str, prefix: bool = False) -> list[int]:
@@ -204,7 +175,11 @@ class Platform:
                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True)
         self.env = prepare_environment(self.home)
         self._give_to_user(self.home)
-        log = open(self.home / "platform.out", "wb")
+        self._launch()
+
+    def _launch(self) -> None:
+        """Starts volttron in the prepared VOLTTRON_HOME and waits until it answers."""
+        log = open(self.home / "platform.out", "ab")
         # If this test process dies without its clean-up (SIGKILL), the platform gets SIGTERM from the kernel;
         # the next run also ends whatever a killed run left behind.
         volttron = [str(self.env.venv / "bin" / VOLTTRON_START[0]), *VOLTTRON_START[1:], str(self.log_path)]
@@ -222,24 +197,38 @@ class Platform:
 
         wait_for(ready, self.START_TIMEOUT, "the platform to answer `vctl status`", interval=1)
 
+    def restart(self) -> None:
+        """``vctl shutdown --platform``, then ``volttron`` again in the same VOLTTRON_HOME, as an operator does.
+
+        Bus clients end with the platform: make new ones after. Agents installed with --enable start again.
+        """
+        survivors = self._shut_down()
+        if survivors:
+            raise PlatformError(f"processes survived the platform's shutdown: {survivors}")
+        self._launch()
+
+    def _shut_down(self) -> list[int]:
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.vctl(*PLATFORM_SHUTDOWN, check=False, timeout=30)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=self.STOP_TIMEOUT)
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+        survivors = end_processes(self.processes()) if self.home != Path() else []
+        if self.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=10)
+        return survivors
+
     def stop(self) -> list[int]:
         """Shuts the platform down and ends every process left with this VOLTTRON_HOME; returns pids that survived."""
         try:
-            for client in self._clients:
-                client.close()
-            if self.process is not None and self.process.poll() is None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.vctl(*PLATFORM_SHUTDOWN, check=False, timeout=30)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.process.wait(timeout=self.STOP_TIMEOUT)
-            if self.process is not None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(self.process.pid, signal.SIGTERM)
-            survivors = end_processes(self.processes()) if self.home != Path() else []
-            if self.process is not None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.process.wait(timeout=10)
-            return survivors
+            return self._shut_down()
         finally:
             if self._reaper is not None:
                 with contextlib.suppress(OSError, ValueError):
@@ -295,6 +284,15 @@ class Platform:
         wait_for(lambda: re.search(r"platform\.driver.*\brunning\b", self.vctl("status").stdout),
                  60, "platform.driver to be running", interval=1)
 
+    def install_historian(self, database: Path) -> None:
+        """``vctl install volttron-sqlite-historian`` (from the package index) storing into database."""
+        config = self.home / "inputs" / "historian.config"
+        config.write_text(json.dumps({"connection": {"type": "sqlite", "params": {"database": str(database)}}}))
+        self._give_to_user(config)
+        self.vctl(*HISTORIAN_INSTALL, str(config), timeout=300)
+        wait_for(lambda: re.search(r"platform\.historian.*\brunning\b", self.vctl("status").stdout),
+                 60, "platform.historian to be running", interval=1)
+
     def install_lib(self, project: Path = ROOT) -> str:
         """`vctl install-lib` of a copy of the project (the platform user builds it, so it needs its own copy)."""
         stage = self.home / "src-stage"
@@ -304,6 +302,11 @@ class Platform:
             shutil.copy2(project / name, stage / name)
         self._give_to_user(stage)
         return self.vctl("install-lib", str(stage), timeout=300).stdout
+
+    def import_error(self, module: str) -> str | None:
+        """Why the platform's Python cannot import module (as the platform user), or None when it can."""
+        proc = self.run([str(self.env.venv / "bin" / "python"), "-c", f"import {module}"], timeout=60, check=False)
+        return None if proc.returncode == 0 else (proc.stderr.strip().splitlines() or ["no output"])[-1]
 
     def store_config(self, identity: str, name: str, contents: str | bytes | dict | Path,
                      kind: str = "json") -> None:
@@ -351,171 +354,24 @@ class Platform:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
 
+    def log_records(self, start: int = 0) -> list[tuple[str, str]]:
+        """(level, text with any traceback) of every log record after character offset start."""
+        text = self.log_text()[start:]
+        heads = list(LOG_RECORD.finditer(text))
+        return [(head.group(1), text[head.start():nxt.start() if nxt else len(text)])
+                for head, nxt in zip(heads, [*heads[1:], None])]
+
+    def log_problems(self, start: int = 0, allowed: tuple[str, ...] = ()) -> list[str]:
+        """Log records after start that carry a traceback or are ERROR or CRITICAL, except those (with their
+        traceback) whose text matches a regular expression of allowed."""
+        return [text.strip() for level, text in self.log_records(start)
+                if (level in ("ERROR", "CRITICAL") or "Traceback (most recent call last)" in text)
+                and not any(re.search(pattern, text) for pattern in allowed)]
+
     def wait_for_log(self, pattern: str, timeout: float, start: int = 0) -> re.Match:
         """Waits for a regular expression to match the platform log after character offset start."""
         regex = re.compile(pattern)
         return wait_for(lambda: regex.search(self.log_text(), start), timeout, f"log line matching {pattern!r}")
-
-
-class BusClient:
-    """Talks to one bus_client.py process: collects its publishes, sends RPC requests, matches answers."""
-
-    def __init__(self, cmd: list[str], env: dict[str, str], cwd: Path) -> None:
-        self._stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self._stderr, text=True, bufsize=1, start_new_session=True)
-        self._cond = threading.Condition()
-        self.publishes: list[dict[str, Any]] = []
-        self._answers: dict[int, dict[str, Any]] = {}
-        self._ready = False
-        self._next_id = 0
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            try:
-                item = json.loads(line)
-            except ValueError:
-                continue
-            with self._cond:
-                if item.get("event") == "ready":
-                    self._ready = True
-                elif item.get("event") == "publish":
-                    self.publishes.append(item)
-                elif "id" in item:
-                    self._answers[item["id"]] = item
-                self._cond.notify_all()
-        with self._cond:
-            self._cond.notify_all()
-
-    def stderr(self) -> str:
-        self._stderr.seek(0)
-        return self._stderr.read().decode(errors="replace")[-4000:]
-
-    def _wait(self, predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-        found: list[Any] = []
-
-        def done() -> bool:
-            value = predicate()  # may consume what it finds (an RPC answer): keep it
-            if value:
-                found.append(value)
-                return True
-            return self.proc.poll() is not None
-
-        with self._cond:
-            self._cond.wait_for(done, timeout)
-        if found:
-            return found[0]
-        if self.proc.poll() is not None:
-            raise PlatformError(f"bus client exited ({self.proc.returncode}) waiting for {what}:\n{self.stderr()}")
-        raise PlatformError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-    def wait_ready(self, timeout: float) -> None:
-        self._wait(lambda: self._ready, timeout, "the bus client to connect")
-
-    def rpc(self, peer: str, method: str, *args: Any, timeout: float = 30, **kwargs: Any) -> dict[str, Any]:
-        """Calls peer.method; returns {"ok": True, "result": ...} or {"ok": False, "error": {type, message, ...}}."""
-        with self._cond:
-            self._next_id += 1
-            request_id = self._next_id
-        request = {"id": request_id, "op": "rpc", "peer": peer, "method": method, "args": list(args),
-                   "kwargs": kwargs, "timeout": timeout}
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        self.proc.stdin.flush()
-        return self._wait(lambda: self._answers.pop(request_id, None), timeout + 10, f"the answer to {method}")
-
-    def mark(self) -> int:
-        """A position in the stream of publishes, to wait for ones that arrive after it."""
-        with self._cond:
-            return len(self.publishes)
-
-    def wait_publish(self, topic: str, timeout: float, since: int = 0,
-                     where: Callable[[dict[str, Any]], bool] = lambda item: True) -> dict[str, Any]:
-        """The first publish on topic after position since that satisfies where."""
-        def find():
-            for item in self.publishes[since:]:
-                if item["topic"] == topic and where(item):
-                    return item
-            return None
-        return self._wait(find, timeout, f"a publish on {topic}")
-
-    def close(self) -> None:
-        end_helper(self.proc)
-
-
-class SimulatorProcess:
-    """The ChargePoint simulator in its own process (sim_process.py, with the project's Python).
-
-    Its true state and call counters are read through the process's pipes; it stops when its stdin closes.
-    """
-
-    def __init__(self, *args: str, python: str = sys.executable) -> None:
-        self.cmd = [python, str(HERE / "sim_process.py"), *args]
-        self.proc: subprocess.Popen | None = None
-        self.wsdl_url = ""
-        self.endpoint = ""
-        self._stderr = tempfile.TemporaryFile()
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        self._lock = threading.Lock()
-        self._next_id = 0
-
-    def start(self, timeout: float = 60) -> SimulatorProcess:
-        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-                                     text=True, bufsize=1, start_new_session=True, cwd=ROOT,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        threading.Thread(target=self._read, daemon=True).start()
-        ready = self._next(timeout, "the simulator to start")
-        self.wsdl_url, self.endpoint = ready["wsdl_url"], ready["endpoint"]
-        return self
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self._lines.put(line)
-        self._lines.put(None)
-
-    def stderr(self) -> str:
-        self._stderr.seek(0)
-        return self._stderr.read().decode(errors="replace")[-4000:]
-
-    def _next(self, timeout: float, what: str) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise PlatformError(f"timed out after {timeout:.0f} s waiting for {what}:\n{self.stderr()}")
-            try:
-                line = self._lines.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise PlatformError(f"the simulator exited waiting for {what}:\n{self.stderr()}")
-            with contextlib.suppress(ValueError):
-                return json.loads(line)
-
-    def request(self, op: str, timeout: float = 30, **fields: Any) -> Any:
-        with self._lock:
-            self._next_id += 1
-            self.proc.stdin.write(json.dumps({"id": self._next_id, "op": op, **fields}) + "\n")
-            self.proc.stdin.flush()
-            reply = self._next(timeout, f"the simulator's answer to {op}")
-        if not reply.get("ok"):
-            raise PlatformError(f"simulator {op} failed: {reply.get('error')}")
-        return reply["result"]
-
-    def station(self, station_id: str) -> dict[str, Any]:
-        """The station's true state now (see sim_process.py)."""
-        return self.request("station", id=station_id)
-
-    def calls(self) -> dict[str, int]:
-        return self.request("calls")
-
-    def reset_calls(self) -> None:
-        self.request("reset_calls")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            end_helper(self.proc)
 
 
 @contextlib.contextmanager

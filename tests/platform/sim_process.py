@@ -7,7 +7,13 @@ line, with one JSON line each:
 
 - ``{"op": "station", "id": "1:10001"}``: the station's full true state (every field of the model, the groups it
   belongs to with their rights profile, and ``load``: what getLoad would answer now);
-- ``{"op": "calls"}``: SOAP calls per operation since the last reset; ``{"op": "reset_calls"}``.
+- ``{"op": "calls"}``: SOAP calls per operation since the last reset; ``{"op": "reset_calls"}``;
+- ``{"op": "writes"}``: ``[operation, fields]`` of every write request (shedLoad, clearShedState, clearAlarms)
+  since the last reset, oldest first;
+- ``{"op": "shed", "id": ..., "port": N, "kw": X}`` and ``{"op": "clear_shed", "id": ...}``: change the station
+  directly, as the ChargePoint portal or another program would (the usual propagation delay applies);
+- ``{"op": "withdraw", "id": ...}`` and ``{"op": "restore", "id": ...}``: take the station off the account and put
+  it back.
 
 End of input (the test ending or dying) stops the simulator, so it never outlives the test. The simulator serves
 from gevent greenlets, so this process reads its input through gevent.
@@ -24,6 +30,9 @@ from typing import Any
 from gevent.fileobject import FileObjectPosix
 
 from chargepoint_simulator import Simulator
+from chargepoint_simulator.model import ShedLimit
+
+WRITES = {"shedLoad", "clearShedState", "clearAlarms"}
 
 
 def plain(value: Any) -> Any:
@@ -53,15 +62,25 @@ def station_truth(sim: Simulator, station_id: str) -> dict[str, Any]:
 
 
 def answer(sim: Simulator, request: dict[str, Any]) -> Any:
-    op = request.get("op")
+    op, model = request.get("op"), sim.model
     if op == "station":
         return station_truth(sim, request["id"])
     if op == "calls":
         return dict(sim.calls)
-    if op == "reset_calls":
-        sim.reset_calls()
-        return None
-    raise ValueError(f"unknown op {op!r}")
+    if op == "writes":
+        return [[operation, fields] for operation, fields in sim.requests if operation in WRITES]
+    actions = {
+        "reset_calls": sim.reset_calls,
+        "shed": lambda: model.shed(request["id"],
+                                   port_limits={str(request["port"]): ShedLimit(allowed_kw=float(request["kw"]))}),
+        "clear_shed": lambda: model.clear_shed(request["id"]),
+        "withdraw": lambda: model.withdraw_station(request["id"]),
+        "restore": lambda: model.restore_station(request["id"]),
+    }
+    if op not in actions:
+        raise ValueError(f"unknown op {op!r}")
+    actions[op]()
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -150,3 +150,25 @@ def test_start_up_is_quick() -> None:
     big = Model(stations=5000, seed=1)
     assert time.monotonic() - began < 3
     assert len(big.station_ids()) == 5000
+
+
+def test_a_withdrawn_station_is_unknown_until_restored(make_sim) -> None:
+    sim = make_sim(stations=4, seed=5)
+    before = _answers(sim)
+    gone = sim.model.station_ids()[3]
+    groups = [g.sgID for g in sim.model.groups if gone in g.station_ids]
+
+    sim.model.withdraw_station(gone)
+    assert gone not in sim.model.station_ids() and not sim.model.has_station(gone)
+    assert all(gone not in g.station_ids for g in sim.model.groups)
+    withdrawn = _answers(sim)  # every group's getLoad still answers, without the station
+    assert all(b"<responseCode>100</responseCode>" in answer for answer in withdrawn)
+    assert all(gone.encode() not in answer for answer in withdrawn)
+    status, body = http(sim.endpoint, envelope(f"<cp:getLoad {CP}><searchQuery><stationID>{gone}</stationID>"
+                                               "</searchQuery></cp:getLoad>"))
+    assert b"<responseCode>102</responseCode>" in body, (status, body)
+
+    sim.model.restore_station(gone)
+    assert sim.model.station_ids()[3] == gone
+    assert [g.sgID for g in sim.model.groups if gone in g.station_ids] == groups
+    assert _answers(sim) == before

@@ -32,7 +32,8 @@ def test_valid_row_builds_register_publishing_a_dict(type_):
     for p in valid_ports(PROFILE):
         register = validate_row(spec_row(REGISTER, PROFILE, port=p, type_=type_)).build()
         assert isinstance(register, StationRightsRegister)
-        assert register.get_register_python_type() is dict
+        assert issubclass(register.get_register_python_type(), dict)
+        assert str(register.get_register_python_type()) == "object"  # its metadata type
         assert register.get_register_type()[1] is True
         assert register.get_units() == "N/A"
 

@@ -61,6 +61,7 @@ from chargepoint_simulator.model.evolution import (
 )
 from chargepoint_simulator.model.generation import CPN_INSTANCES, build_inventory, start_evolution
 from chargepoint_simulator.model.instants import instant, posix, whole_seconds
+from chargepoint_simulator.model.views import station_picture
 from chargepoint_simulator.model.sheds import (
     SHED_CONFLICT,
     SHED_MALFORMED,
@@ -142,6 +143,7 @@ class Model:
         self.cpn_instances: list[dict[str, str]] = [dict(cpn) for cpn in CPN_INSTANCES]
         self._stations: dict[str, Station] = inventory.stations
         self._evolutions: dict[str, StationEvolution] = {}
+        self._withdrawn: dict[str, Station] = {}  # taken off the account by withdraw_station
         self._events = EventBook()
 
     def _now(self) -> float:
@@ -442,43 +444,33 @@ class Model:
         """A JSON-friendly picture of one station's true state (used by the admin endpoint)."""
         with self._lock:
             evolution = self._evolution(station_id)
-            st = evolution.station
-            accepted = evolution.commanded_sheds(self._now())
-            return {
-                "stationID": st.stationID,
-                "stationName": st.stationName,
-                "stationModel": st.stationModel,
-                "sgID": st.sgID,
-                "sgName": st.sgName,
-                "ports": [
-                    {
-                        "portNumber": p.portNumber,
-                        "Status": p.Status,
-                        "TimeStamp": p.TimeStamp.isoformat() if p.TimeStamp else None,
-                        "Power": p.Power,
-                        "held": p.held,
-                        "userID": p.userID,
-                        "credentialID": p.credentialID,
-                        "demand_kw": p.session.demand_kw if p.session and p.Status == INUSE else 0.0,
-                    }
-                    for p in st.ports
-                ],
-                "load": self.load_view(st.stationID),
-                "accepted_sheds": {
-                    n: {
-                        "allowed_kw": s.limit.allowed_kw,
-                        "percent": s.limit.percent,
-                        "expires_at": s.expires_at,
-                        "event_id": s.event_id,
-                    }
-                    for n, s in accepted.items()
-                },
-                "alarms": [
-                    {"portNumber": a.portNumber, "alarmType": a.alarmType, "alarmTime": a.alarmTime.isoformat()}
-                    for a in st.alarms
-                ],
-                "sessions": len(st.sessions),
-            }
+            return station_picture(evolution.station, evolution.commanded_sheds(self._now()),
+                                   self.load_view(evolution.station.stationID))
+
+    def withdraw_station(self, station_id: str) -> None:
+        """Take a station off the account (moved to another organisation, not yet commissioned): every operation
+        answers as for an unknown station until :meth:`restore_station` brings it back, state kept."""
+        with self._lock:
+            station = self._get(station_id)
+            del self._stations[station.stationID]
+            for group in self.groups:
+                if station.stationID in group.station_ids:
+                    group.station_ids.remove(station.stationID)
+            self._withdrawn[station.stationID] = station
+
+    def restore_station(self, station_id: str) -> None:
+        """Put a withdrawn station back on the account, in its groups and its place in every listing."""
+        with self._lock:
+            try:
+                station = self._withdrawn.pop(str(station_id).strip())
+            except KeyError:
+                raise UnknownStationError(f"station {station_id!r} was not withdrawn") from None
+            order = {st.stationID: st.index for st in [*self._stations.values(), station]}
+            self._stations[station.stationID] = station
+            self._stations = dict(sorted(self._stations.items(), key=lambda item: order[item[0]]))
+            for group in self.groups:
+                if group.sgID in station.sgIDs:
+                    group.station_ids = sorted([*group.station_ids, station.stationID], key=order.__getitem__)
 
     def _plan(self, checked: CheckedShed, evolution: StationEvolution, now: float) -> ShedCommand:
         """The command carrying an accepted shed to the station after the propagation delay."""

@@ -132,7 +132,8 @@ class Account:
             age = 0.0 if source is Source.LOAD and self.control.needs_fresh_load(station_id) else max_age
             hit, value = self.cache.get((source, station_id), age)
             if hit:
-                results[source] = _unwrap(value)
+                # A cached "not in the answer" is this source's error, like any other failure of the poll.
+                results[source] = value.error if isinstance(value, _NotFound) else value
             else:
                 pending[source] = gevent.spawn(self._read_or_error, source, station_id, age)
         if pending or renewal is not None:
@@ -223,7 +224,13 @@ class Account:
         for group, _members in group_cover(ids, self._groups):
             found.update(self.client.get_load(sg_id=int(group)))
         if station_id not in found:
-            found.update(self.client.get_load(station_id))
+            try:
+                found.update(self.client.get_load(station_id))
+            except ApiError as exc:
+                if exc.code != NO_DATA:
+                    raise
+                # The asking station is not on the account: it is cached as not found and the other stations'
+                # loads stand, so a missing station never fails the load reads of the devices sharing this call.
         return found
 
     def _fetch_sessions(self, station_id: str, one: str | None, ids: list[str]) -> Fetched:

@@ -22,7 +22,8 @@ from .config import AccountSettings, DeviceSettings, load_device_settings
 from .control import revert_defaults
 from .exceptions import ChargePointError, ConfigError, WriteRejected
 from .models import Shed, Source
-from .registry import PointSpec, RegistryRow, registry_rows, validate_row, validate_rows
+from .registry import (PointSpec, RegistryRow, normalise_rows, registry_rows, require_columns, validate_row,
+                       validate_rows)
 from .writes import WriteOptions
 
 _log = logging.getLogger(__name__)
@@ -97,9 +98,15 @@ class ChargePoint(BaseInterface):
                                 ) -> list[dict]:
         """Check every row before any is used, so one bad row names itself and refuses only this device.
 
-        The validated rows are kept for :meth:`create_register`, which the platform calls once per row next.
+        The rows come from the config store's own CSV parsing: they are normalised first (byte-order mark, spaces,
+        line-end leftovers), exactly as ``chargepoint-driver check`` reads the file, and the clean rows are what
+        the platform validates next. The validated rows are kept for :meth:`create_register`, which the platform
+        calls once per row.
         """
-        specs = validate_rows(registry_rows(registry_config), self._registry_name)
+        rows = normalise_rows(registry_config)
+        if rows:
+            require_columns(dict.fromkeys(name for row in rows for name in row), self._registry_name)
+        specs = validate_rows(registry_rows(rows), self._registry_name)
         try:
             self._revert_defaults = revert_defaults(
                 (spec.point_name, spec.port, spec.register_class(spec.attribute, spec.point_name, spec.port)
@@ -108,7 +115,7 @@ class ChargePoint(BaseInterface):
         except ConfigError as exc:
             raise ConfigError(f"{self._registry_name}: {exc}") from None
         self._specs = {spec.point_name: spec for spec in specs}
-        return registry_config
+        return rows
 
     def create_register(self, register_definition: PointConfig) -> ChargepointRegister:
         spec = self._specs.get(register_definition.volttron_point_name)

@@ -15,6 +15,29 @@ from .exceptions import WriteRejected
 from .models import Source, WriteAction
 
 
+class _MetadataName(type):
+    """A type whose ``str()`` is a JSON-friendly type name.
+
+    The platform driver publishes ``boolean``, ``integer``, ``float`` or ``string`` as a point's metadata type, and
+    ``str(python_type)`` for any other type: ``"<class 'dict'>"`` for a dict.
+    """
+
+    metadata_type: str
+
+    def __str__(cls) -> str:
+        return cls.metadata_type
+
+
+class JsonObject(dict, metaclass=_MetadataName):
+    """The python_type of points whose value is a mapping (published as a plain dict, type ``object``)."""
+
+    metadata_type = "object"
+
+
+# Python types of attribute values that the platform would otherwise name by their repr.
+_NAMED_TYPES: dict[type, type] = {dict: JsonObject}
+
+
 class ChargepointRegister:
     """A configured point: one attribute of one station, optionally of one port."""
 
@@ -30,7 +53,7 @@ class ChargepointRegister:
         self.description = description
         self.read_only = read_only
         self.register_type = "byte"
-        self.python_type = attribute.python_type
+        self.python_type = _NAMED_TYPES.get(attribute.python_type, attribute.python_type)
 
     # The four accessors VOLTTRON's platform driver calls on every register.
     def get_register_python_type(self) -> type:

@@ -10,7 +10,7 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable
+from typing import Any, Callable, ClassVar, Iterable, Mapping
 
 from .attributes import TYPE_ALIASES, Attribute, PortRule, is_blank
 from .chargepoint_registers import REGISTER_TYPES, ChargepointRegister
@@ -205,20 +205,50 @@ def read_registry_csv(path: str | Path) -> list[dict[str, str]]:
 
 def parse_registry_csv(text: str, where: str = "registry") -> list[dict[str, str]]:
     """Parse registry CSV text; an empty file or one without the required columns is an error."""
-    text = text.lstrip("\ufeff")
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     if not reader.fieldnames:
         raise ConfigError(f"{where} is empty: expected a header row with {', '.join(RegistryRow.COLUMNS.values())}")
-    headers = [h.strip() for h in reader.fieldnames]
-    missing = [c for c in ("Volttron Point Name", "Attribute Name", "Register Name") if c not in headers]
+    require_columns([_header(h) for h in reader.fieldnames], where)
+    return normalise_rows(reader)
+
+
+def normalise_rows(rows: Iterable[Mapping[Any, Any]]) -> list[dict[str, Any]]:
+    """Rows as ``csv.DictReader`` makes them, keyed by clean header names, with blank rows dropped.
+
+    The platform's config store parses a stored CSV itself and hands the interface rows keyed by the raw header
+    text: a UTF-8 byte-order mark (Excel's "CSV UTF-8"), spaces around a header or a cell, a carriage return left
+    at a line end, missing cells (None) and surplus ones (a list under the key None) all arrive as they are. The
+    CLI reads the same files through here, so both accept exactly the same registries.
+    """
+    clean = []
+    for raw in rows:
+        row = {_header(key): _cell(value) for key, value in raw.items()}
+        if any(value not in ("", None) for value in row.values()):
+            clean.append(row)
+    return clean
+
+
+def require_columns(headers: Iterable[str], where: str = "registry") -> None:
+    """Refuse a registry whose header row lacks a column every row needs, naming the columns it has."""
+    found = list(headers)
+    missing = [c for c in ("Volttron Point Name", "Attribute Name", "Register Name") if c not in found]
     if missing:
-        raise ConfigError(f"{where}: header lacks column(s) {', '.join(missing)}; found {', '.join(headers)}")
-    rows = []
-    for raw in reader:
-        row = {(k or "").strip(): (v if isinstance(v, str) else ",".join(v or [])) for k, v in raw.items()}
-        if any(value.strip() for value in row.values()):
-            rows.append(row)
-    return rows
+        raise ConfigError(f"{where}: header lacks column(s) {', '.join(missing)}; found {', '.join(found)}")
+
+
+def _header(key: Any) -> str:
+    name = "" if key is None else str(key).lstrip("\ufeff").strip()
+    if len(name) >= 2 and name[0] == name[-1] == '"':  # a quoted header behind a BOM keeps its quotes
+        name = name[1:-1].strip()
+    return name
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value).strip()
+    return value.strip() if isinstance(value, str) else value  # a JSON registry's numbers and booleans stay
 
 
 def registry_rows(rows: list[dict[str, Any]]) -> list[RegistryRow]:
