@@ -37,14 +37,16 @@ def fresh_accounts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def make_device(sim: Simulator) -> Callable[..., Device]:
     """A device as the platform builds it: the sample config and registry pointed at the simulator.
 
-    Defaults suit fault tests: a 1 s timeout and no caching. ``bundled=True`` uses the WSDL shipped with the
+    Defaults suit fault tests: a 1 s timeout and no caching (static data and sessions included, so every poll asks
+    every method). ``bundled=True`` uses the WSDL shipped with the
     package and the simulator as endpoint (production's set-up: no WSDL download).
     """
     def make(station_id: str | None = None, rows: list[dict[str, str]] | None = None, name: str = "cp1",
              bundled: bool = False, **overrides: Any) -> Device:
         raw = json.loads(SAMPLE_CONFIG.read_text(encoding="utf-8"))
         settings: dict[str, Any] = {"stationID": station_id or sim.model.station_ids()[0], "username": USERNAME,
-                                    "password": PASSWORD, "timeout": 1, "cacheExpiration": 0}
+                                    "password": PASSWORD, "timeout": 1, "cacheExpiration": 0,
+                                    "staticExpiration": 0}
         settings.update({"wsdl": None, "endpoint": sim.endpoint} if bundled else {"wsdl": sim.wsdl_url})
         settings.update(overrides)
         return build_device(raw, rows if rows is not None else sample_rows(), f"devices/campus/garage/{name}",

@@ -1,28 +1,34 @@
 """One API account shared by its devices: the client, the response cache, batched reads, back-off and writes.
 
 A device asks for one kind of data (a :class:`~.models.Source`) for its station. When several stations of the
-account are configured in the process, one call answers for all of them (getStationStatus takes a list of
+account are configured in the process, a bulk call may answer for all of them (getStationStatus takes a list of
 stations; getStations, getAlarms, getStationRights and getChargingSessionData answer for the whole organisation;
-getLoad is asked per station group), so the number of API calls per poll cycle does not grow with the number of
-devices.
+getLoad answers per station group). :mod:`.costs` decides, per method and cycle, whether that beats asking station
+by station. Inventory and rights are kept for ``staticExpiration``; sessions are read again only for stations
+whose ports stopped charging (:class:`~.batching.SessionWatch`).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
+from datetime import datetime, timezone
+from collections import Counter
 from typing import Any, Callable, Hashable, Iterable, Mapping
 
 import gevent
 from gevent.lock import RLock
 
 from .backoff import Backoff
-from .batching import SessionHistory, group_cover, group_ids
+from .batching import SessionHistory, SessionWatch, group_cover, group_ids
 from .cache import ResponseCache
-from .client import NO_DATA, ChargePointClient
+from .client import MAX_CONCURRENT_CALLS, NO_DATA, STATIONS_PAGE, ChargePointClient
 from .config import AccountSettings
+from .costs import CostModel
 from .exceptions import ApiError, ApiTimeout, ChargePointError, TransportError
-from .models import Shed, Source, StationInfo, StationLoad, WriteAction, WriteOperation
+from .models import (STATIC_SOURCES, Freshness, Shed, Source, StationInfo, StationLoad, WriteAction,
+                     WriteOperation)
 from .writes import ShedControl, WriteOptions
 
 _log = logging.getLogger(__name__)
@@ -57,10 +63,15 @@ class Account:
         self.backoff = Backoff(Source, self.username_hint, base=backoff_base, maximum=backoff_max, clock=clock)
         self._stations: set[str] = set()  # stations of the devices configured on this account
         self._sessions = SessionHistory()
+        self._watch = SessionWatch()
+        self.costs = CostModel(MAX_CONCURRENT_CALLS)
         self._org_size: int | None = None  # stations in the organisation, once an org-wide inventory was read
         self._groups: dict[str, list[str]] = {}  # station -> ids of the groups it belongs to
+        self._group_sizes: dict[str, int] = {}  # group -> stations in it, from the inventory or its getLoad
         self.control = ShedControl(self)
         self._max_age_seen = 0.0
+        self._session_refresh = 0.0  # the sessions' safety refresh of the devices polled (staticExpiration)
+        self._session_rate = 0.3  # completed sessions per station and hour, learned from bulk reads
         self._fetchers: dict[Source, Callable[[str, str | None, list[str]], Fetched]] = {
             Source.STATIONS: self._fetch_stations,
             Source.STATUS: lambda station_id, one, ids: self.client.get_station_status(ids),
@@ -108,28 +119,68 @@ class Account:
         return sorted(self._stations)
 
     def _batched(self, source: Source, station_id: str) -> bool:
+        """Whether this cycle asks ``source`` in bulk for every configured station, or for ``station_id`` alone."""
         if not (self._batching and len(self._stations) > 1 and station_id in self._stations):
             return False
+        stations = len(self._stations)
+        if source is Source.STATUS:
+            return True  # a list of stations: one call per 500, and nothing but what was asked
+        if source is Source.LOAD:
+            cover = group_cover(self._stations, self._groups)
+            records = sum(self._group_size(group, len(members)) for group, members in cover)
+            return bool(cover) and self.costs.prefer_bulk(source, stations, len(cover), records, parallel=True)
         if source is Source.SESSIONS:
-            # Organisation-wide session history is large (every station's last day): worth it only when the
-            # configured stations are a good share of the organisation.
-            return self._org_size is not None and 2 * len(self._stations) >= self._org_size
-        return True
+            return self._sessions_in_bulk()
+        org = self._org_size or stations
+        records = self.costs.records(source, org)
+        return self.costs.prefer_bulk(source, stations, max(1, math.ceil(records / STATIONS_PAGE)), records)
+
+    def _group_size(self, group: str, members: int) -> float:
+        # Unknown until the inventory or a getLoad of the group said: as big as its share of the fleet suggests.
+        return self._group_sizes.get(group) or members * (self._org_size or len(self._stations)) / len(self._stations)
+
+    def _sessions_in_bulk(self) -> bool:
+        """One organisation-wide read from the earliest point any waiting station needs, against one per station."""
+        now = self.clock()
+        waiting = [sid for sid in self._stations if self._watch.needs_read(sid, now, self._session_refresh)]
+        if len(waiting) < 2:
+            return False
+        org = self._org_size or len(self._stations)
+        since = self._bulk_session_start(waiting)
+        if since is None:
+            records = self.costs.records(Source.SESSIONS, org)  # whole histories, as the last full read showed
+        else:
+            hours = max(0.0, (_utcnow() - since).total_seconds()) / 3600
+            records = org * self._session_rate * hours
+        return self.costs.prefer_bulk(Source.SESSIONS, len(waiting), max(1, math.ceil(records / 100)), records)
+
+    def _bulk_session_start(self, waiting: Iterable[str]) -> Any:
+        starts = [self._watch.since(sid) or self._sessions.since(sid) or self._sessions.since("*") for sid in waiting]
+        return None if any(start is None for start in starts) else min(starts)
 
     # -- reads ---------------------------------------------------------------------------------------------------
 
     def read_sources(self, station_id: str, sources: Iterable[Source],
-                     max_age: float) -> dict[Source, Any | ChargePointError]:
+                     freshness: Freshness | float) -> dict[Source, Any | ChargePointError]:
         """Fetch the data of several sources for one station concurrently; failures come back as values.
 
         Returns within the API timeout plus :data:`POLL_MARGIN`, whatever the API does.
         """
+        if not isinstance(freshness, Freshness):
+            freshness = Freshness(freshness)
+        self._session_refresh = freshness.sessions
         renewal = self.control.poll(station_id)  # runs beside the reads, within the same bound
         results: dict[Source, Any] = {}
         pending: dict[Source, gevent.Greenlet] = {}
         for source in sources:
-            # After a write its station's load is read afresh at every poll until the station shows it.
-            age = 0.0 if source is Source.LOAD and self.control.needs_fresh_load(station_id) else max_age
+            age = freshness.of(source)
+            if source is Source.LOAD and self.control.needs_fresh_load(station_id):
+                age = 0.0  # after a write its station's load is read afresh at every poll until it shows it
+            elif source is Source.SESSIONS:
+                if not self._watch.needs_read(station_id, self.clock(), freshness.sessions):
+                    results[source] = self._sessions.latest(station_id)
+                    continue
+                age = 0.0
             hit, value = self.cache.get((source, station_id), age)
             if hit:
                 # A cached "not in the answer" is this source's error, like any other failure of the poll.
@@ -185,19 +236,40 @@ class Account:
 
     def _fetch(self, source: Source, station_id: str, batched: bool) -> None:
         ids = self.stations if batched else [station_id]
+        client = self.client
+        (calls, records), started = client.usage(source.value), time.monotonic()
         found = self._fetchers[source](station_id, None if batched else station_id, ids)
+        calls, records = (after - before for after, before in zip(client.usage(source.value), (calls, records)))
+        # The stations the answers covered: those asked for, a group's members, or the whole organisation.
+        covered = len(found) if source is Source.LOAD else len(ids) if not batched or source is Source.STATUS \
+            else self._org_size or len(found)
+        self.costs.learn(source, time.monotonic() - started, calls, records, covered)
         if source is Source.LOAD:
             self.control.observe(found)
             ids = sorted(set(found) & set(ids) | {station_id})  # stations left out ask on their own later
+        elif source is Source.STATUS:
+            self._watch.observe(found)
+            self._follow_inventory(found, ids)
         self.cache.put({(source, sid): found[sid] if sid in found else _NotFound(source.value, sid) for sid in ids})
         if self._max_age_seen:
             self.cache.prune(self._max_age_seen * 2)
+
+    def _follow_inventory(self, statuses: Mapping[str, Any], asked: Iterable[str]) -> None:
+        # A station that appears in, or disappears from, the status answers makes the inventory and rights stale.
+        for sid in asked:
+            hit, known = self.cache.get((Source.STATIONS, sid), math.inf)
+            if hit and isinstance(known, StationInfo) != (sid in statuses):
+                _log.info("station %s %s the account: reading the inventory again", sid,
+                          "joined" if sid in statuses else "left")
+                self.cache.invalidate(lambda key: key[0] in STATIC_SOURCES)
+                return
 
     def _fetch_stations(self, station_id: str, one: str | None, ids: list[str]) -> Fetched:
         found = {s.station_id: s for s in self.client.get_stations(one)}
         self._remember_groups(found.values())
         if one is None:
             self._org_size = len(found)
+            self._group_sizes.update(Counter(group for info in found.values() for group in group_ids(info.sg_id)))
         return found
 
     def _fetch_alarms(self, station_id: str, one: str | None, ids: list[str]) -> Fetched:
@@ -221,8 +293,11 @@ class Account:
             except ChargePointError as exc:
                 _log.debug("no group membership for batched getLoad (%s); asking per station", exc)
         found: dict[str, StationLoad] = {}
-        for group, _members in group_cover(ids, self._groups):
-            found.update(self.client.get_load(sg_id=int(group)))
+        asks = [gevent.spawn(self.client.get_load, sg_id=int(group)) for group, _members in group_cover(ids, self._groups)]
+        gevent.joinall(asks, raise_error=True)  # each call is bounded by the client's timeout
+        for group, answer in zip(group_cover(ids, self._groups), asks):
+            self._group_sizes[group[0]] = len(answer.value)
+            found.update(answer.value)
         if station_id not in found:
             try:
                 found.update(self.client.get_load(station_id))
@@ -234,8 +309,20 @@ class Account:
         return found
 
     def _fetch_sessions(self, station_id: str, one: str | None, ids: list[str]) -> Fetched:
-        scope = one or "*"
-        self._sessions.merge(scope, self.client.get_charging_sessions(one, self._sessions.since(scope)))
+        # Per station: from the start of the session that just ended, else from a day before its latest session.
+        # In bulk: the whole organisation from the earliest point a waiting station needs.
+        now = self.clock()
+        if one is not None:
+            since = self._watch.since(one) or self._sessions.since(one)
+        else:
+            since = self._bulk_session_start(sid for sid in ids if self._watch.needs_read(sid, now,
+                                                                                          self._session_refresh))
+        found = self.client.get_charging_sessions(one, since)
+        if one is None and since is not None:
+            hours = max((_utcnow() - since).total_seconds() / 3600, 0.1)
+            self._session_rate = 0.7 * self._session_rate + 0.3 * _records(found) / ((self._org_size or 1) * hours)
+        self._sessions.merge(one or "*", found)
+        self._watch.read(ids, now)
         return {sid: self._sessions.latest(sid) for sid in ids}
 
     # -- writes ------------------------------------------------------------------------------------------------------
@@ -257,6 +344,14 @@ class Account:
     def invalidate(self, station_id: str, source: Source | None = None) -> None:
         """Forget cached reads of a station (of one source, or all) so the next read asks the API."""
         self.cache.invalidate(lambda key: key[1] == station_id and source in (None, key[0]))
+
+
+def _records(found: Mapping[str, Any]) -> int:
+    return sum(len(value) if isinstance(value, (list, dict)) else 1 for value in found.values())
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def _stray(value: Any) -> bool:

@@ -1,6 +1,6 @@
-"""Batching rules: which few calls answer for many stations, and how incremental session reads are merged.
+"""Batching rules: which few calls answer for many stations, and which stations need their sessions read.
 
-Pure functions and one small state holder, so that the rules are tested without an API.
+Pure functions and small state holders, so that the rules are tested without an API.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping
 
-from .models import Session
+from .models import PortStatus, Session
 
 SESSION_OVERLAP = timedelta(hours=24)  # longest session a refresh is sure to catch
 
@@ -72,3 +72,59 @@ class SessionHistory:
     def latest(self, station: str) -> list[Session]:
         """The latest session of each port of the station (empty when none is known)."""
         return list(self._latest.get(station, {}).values())
+
+
+INUSE = "INUSE"
+START_MARGIN = timedelta(minutes=2)  # a session's recorded start may precede the status change a little
+
+
+class SessionWatch:
+    """Which stations may have a new completed session since their sessions were last read.
+
+    A session record appears when a port stops charging, so the sessions of a station are read again only when a
+    status read shows one of its ports leave INUSE (or after ``refresh`` seconds, as a safety net), not at every
+    poll. The status timestamp of the change to INUSE is the session's start, which bounds the next read.
+    """
+
+    def __init__(self) -> None:
+        self._status: dict[str, dict[int, PortStatus]] = {}
+        self._started: dict[tuple[str, int], datetime] = {}  # (station, port) -> when it went INUSE
+        self._ended: dict[str, datetime | None] = {}  # stations with a session ended since their last read
+        self._read_at: dict[str, float] = {}
+
+    def observe(self, statuses: Mapping[str, Mapping[int, PortStatus]]) -> None:
+        """Take a getStationStatus answer."""
+        for station, ports in statuses.items():
+            before = self._status.get(station, {})
+            for number, port in ports.items():
+                was = before.get(number)
+                charging, charged = port.status == INUSE, was is not None and was.status == INUSE
+                if charging and not charged and port.timestamp is not None:
+                    self._started[(station, number)] = port.timestamp
+                elif charged and not charging:
+                    start = self._started.pop((station, number), None)
+                    earliest = self._ended.get(station, start) if station in self._ended else start
+                    self._ended[station] = None if earliest is None or start is None else min(earliest, start)
+            self._status[station] = dict(ports)
+
+    def needs_read(self, station: str, now: float, refresh: float) -> bool:
+        """True when the station's sessions were never read, a session ended since, or ``refresh`` s passed."""
+        read_at = self._read_at.get(station)
+        return read_at is None or station in self._ended or refresh <= 0 or now - read_at >= refresh
+
+    def since(self, station: str) -> datetime | None:
+        """Where a read for the station's newly ended session may start (None: not known)."""
+        start = self._ended.get(station)
+        return None if start is None else start - START_MARGIN
+
+    def read(self, stations: Iterable[str], now: float) -> None:
+        """The sessions of these stations have just been read."""
+        for station in stations:
+            self._read_at[station] = now
+            self._ended.pop(station, None)
+
+    def forget(self, station: str) -> None:
+        """A station no longer configured."""
+        for mapping in (self._status, self._ended, self._read_at):
+            mapping.pop(station, None)
+

@@ -21,7 +21,7 @@ from .client import ChargePointClient
 from .config import AccountSettings, DeviceSettings, load_device_settings
 from .control import revert_defaults
 from .exceptions import ChargePointError, ConfigError, WriteRejected
-from .models import Shed, Source
+from .models import Freshness, Shed, Source
 from .registry import (PointSpec, RegistryRow, normalise_rows, registry_rows, require_columns, validate_row,
                        validate_rows)
 from .writes import WriteOptions
@@ -75,6 +75,7 @@ class ChargePoint(BaseInterface):
         self._revert_defaults: dict[int | None, Shed | None] = {}  # Starting Values of load points, by port
         self.settings: DeviceSettings = load_device_settings(self.config.model_dump(), "ChargePoint device config")
         self._options = WriteOptions(self.settings.shed_duration, self.settings.shed_lease, self.settings.settle_limit)
+        self._freshness = Freshness(self.settings.cache_expiration, self.settings.static_expiration)
         self._account: Account | None = None
 
     def __repr__(self) -> str:
@@ -150,7 +151,7 @@ class ChargePoint(BaseInterface):
                 by_source[register.source].append((topic, register))
         if not by_source:
             return results, errors
-        data = self.account.read_sources(self.settings.station_id, by_source, self.settings.cache_expiration)
+        data = self.account.read_sources(self.settings.station_id, by_source, self._freshness)
         for source, points in by_source.items():
             value = data[source]
             for topic, register in points:

@@ -12,6 +12,7 @@ import http.client
 import socket
 import ssl
 import urllib.error
+from collections import Counter
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -97,6 +98,8 @@ class ChargePointClient:
             endpoint = PRODUCTION_ENDPOINT
         # Polls of many devices must not open hundreds of connections to the API at once.
         self._slots = BoundedSemaphore(max_concurrent_calls)
+        self._calls: Counter[str] = Counter()
+        self._records: Counter[str] = Counter()
         try:
             self._suds, port = shared_client(self.wsdl, self.timeout, ca_file, transport=self._transport,
                                              endpoint=endpoint)
@@ -115,8 +118,13 @@ class ChargePointClient:
 
     # -- the one chokepoint ------------------------------------------------------------------------------------
 
+    def usage(self, operation: str) -> tuple[int, int]:
+        """(calls attempted, records received) of ``operation`` so far: what fetches cost, for the cost model."""
+        return self._calls[operation], self._records[operation]
+
     def _call(self, operation: str, **arguments: Any) -> Node:
         """Invoke one SOAP operation within the timeout; every failure comes back as one of our exceptions."""
+        self._calls[operation] += 1
         try:
             with gevent.Timeout(self.timeout + 1.0, ApiTimeout(f"{operation}: no answer within {self.timeout:g} s")), \
                     self._slots:
@@ -160,6 +168,7 @@ class ChargePointClient:
             reply = self._call(operation, **build(start))
             code = self._checked(operation, reply, ok)
             page = reply.all(items) if code == SUCCESS else []
+            self._records[operation] += len(page)
             yield from page
             if not page or replies.as_int(reply.text(more)) != 1:
                 return
@@ -198,7 +207,9 @@ class ChargePointClient:
         query: dict[str, Any] = {"stationID": station_id} if station_id else {"sgID": sg_id}
         reply = self._call("getLoad", searchQuery=query)
         self._checked("getLoad", reply)
-        return replies.station_loads(reply)
+        loads = replies.station_loads(reply)
+        self._records["getLoad"] += len(loads)
+        return loads
 
     def get_alarms(self, station_id: str | None = None) -> dict[str, list[Alarm]]:
         """Every uncleared alarm of one station or of the account, keyed by station (code 153 = none)."""

@@ -19,6 +19,7 @@ PASSWORD_ENV = "CHARGEPOINT_PASSWORD"
 DEFAULT_CACHE_EXPIRATION = 30.0
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_SETTLE_LIMIT = 300.0
+DEFAULT_STATIC_EXPIRATION = 3600.0
 _STATION_ID = re.compile(r"^\d+:\d+$")
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
@@ -50,6 +51,9 @@ class DeviceSettings(BaseModel):
     password: SecretStr = Field(description=f"API password; taken from ${PASSWORD_ENV} when absent")
     cache_expiration: float = Field(DEFAULT_CACHE_EXPIRATION, alias="cacheExpiration", ge=0,
                                     description="seconds a response serves every device of the account")
+    static_expiration: float = Field(DEFAULT_STATIC_EXPIRATION, alias="staticExpiration", ge=0,
+                                     description="seconds inventory, pricing and rights answers serve; 0 = as "
+                                                 "cacheExpiration")
     wsdl: str | None = Field(None, description="WSDL URL or path; default: the bundled copy of the 5.0 WSDL")
     endpoint: str | None = Field(None, description="SOAP endpoint URL overriding the WSDL's address")
     timeout: float = Field(DEFAULT_TIMEOUT, gt=0, le=600, description="seconds allowed for each API call")

@@ -158,6 +158,25 @@ class Source(enum.Enum):
     SESSIONS = "getChargingSessionData"
 
 
+STATIC_SOURCES = frozenset({Source.STATIONS, Source.RIGHTS})  # data that changes a few times a year
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How old an answer may be to serve a poll: ``live`` for status, load and alarms (cacheExpiration),
+    ``static`` for inventory, pricing and rights and as the sessions' safety refresh (0: as ``live``)."""
+
+    live: float
+    static: float = 0.0
+
+    def of(self, source: Source) -> float:
+        return self.static if source in STATIC_SOURCES and self.static > 0 else self.live
+
+    @property
+    def sessions(self) -> float:
+        return self.static if self.static > 0 else self.live
+
+
 class WriteOperation(enum.Enum):
     """The API write a validated point write turns into."""
 
