@@ -74,7 +74,7 @@ def registry_path_for(config_path: str | Path, raw: dict[str, Any]) -> Path:
         raise ConfigError(f"device config {config_path}: 'registry_config' must name the registry, e.g. "
                           f"\"config://chargepoint.csv\" (or pass --registry)")
     name = reference.removeprefix("config://")
-    return Path(config_path).resolve().parent / name
+    return Path(config_path).absolute().parent / name  # beside the file as named, also when it is a symlink
 
 
 def split_config(raw: dict[str, Any]) -> dict[str, Any]:
