@@ -150,6 +150,7 @@ class TestCannotRead:
 class TestConfigErrors:
     @pytest.mark.parametrize("breakage, expected", [
         ("bad json", "is not valid JSON: line 1"),
+        ("not utf-8", "is not UTF-8 text: byte 0xff at offset 0"),
         ("missing key", "key 'stationID': required key is missing"),
         ("bad registry row", "chargepoint.csv line 6 (point 'portNumberPort2'), column 'Register Name', value "
                              "'NoSuchRegister'"),
@@ -170,6 +171,8 @@ class TestConfigErrors:
             config = device_config()
             if breakage == "bad json":
                 config.write_text('{"driver_config": {"stationID": "1:10001",}', encoding="utf-8")
+            elif breakage == "not utf-8":
+                config.write_bytes(b"\xff\xfe" + config.read_text(encoding="utf-8").encode("utf-16-le"))
             else:
                 (tmp_path / "chargepoint.csv").unlink()
         result = cli("scrape", config, "--json")

@@ -47,8 +47,6 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
             specs = validate_rows(registry_rows(read_registry_csv(registry)), str(registry))
         except ConfigError as exc:
             problems.extend(exc.problems)
-    else:
-        fail("registry not checked: the config could not be read (give it with --registry)")
     if not problems and raw is not None and registry is not None:
         # Finally configure the interface exactly as the platform would (no API call), for what only it checks.
         try:
@@ -59,6 +57,8 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
             problems.extend(validation_problems(exc, str(args.config)))
     for problem in problems:
         print(f"problem: {' '.join(problem.split())}", file=sys.stderr)
+    if registry is None:
+        fail("registry not checked: the config could not be read (give it with --registry)")
     if problems:
         out.write(f"{len(problems)} problem(s) found\n")
         return EXIT_REFUSED

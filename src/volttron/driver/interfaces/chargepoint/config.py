@@ -119,13 +119,8 @@ def load_device_settings(raw: dict[str, Any], where: str = "device config") -> D
                 problems.append(f"{where}, key '{field_name}': {message}")
                 continue
             shown = "" if field_name == "password" else f", value {error.get('input')!r}"
-            problems.append(f"{where}, key '{field_name}'{shown}: {plain_message(error['msg'])}")
+            problems.append(f"{where}, key '{field_name}'{shown}: {error['msg'].removeprefix('Value error, ')}")
         raise ConfigError("; ".join(problems), problems=problems) from None
-
-
-def plain_message(message: str) -> str:
-    """pydantic's message without the prefix it puts before the text of a validator's ValueError."""
-    return message.removeprefix("Value error, ")
 
 
 def _alias(key: str) -> str:

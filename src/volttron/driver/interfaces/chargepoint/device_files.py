@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .config import DeviceSettings, load_device_settings, plain_message
+from .config import DeviceSettings, load_device_settings
 from .exceptions import ConfigError
 from .registry import read_registry_csv, registry_rows, validate_rows
 from .standalone import Device, build_device, read_config_file, registry_path_for
@@ -49,4 +49,5 @@ def validation_problems(exc: Any, where: str) -> list[str]:
 
     Their inputs are not echoed: one may be a password.
     """
-    return [f"{where}, key '{'.'.join(map(str, e['loc']))}': {plain_message(e['msg'])}" for e in exc.errors()]
+    return [f"{where}, key '{'.'.join(map(str, e['loc']))}': {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()]
