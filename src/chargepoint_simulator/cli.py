@@ -219,8 +219,11 @@ def write_config(config: dict[str, Any], path: Path) -> list[str]:
     """Write the config to ``path`` and, unless there is one, the sample registry beside it; what was done."""
     done = [f"wrote {path}"]
     staged = path.with_name(f".{path.name}.tmp")
-    staged.write_text(json.dumps(config, indent=4) + "\n", encoding="utf-8")
-    os.replace(staged, path)  # whole or not at all: a reader polling for the file never sees half of it
+    try:
+        staged.write_text(json.dumps(config, indent=4) + "\n", encoding="utf-8")
+        os.replace(staged, path)  # whole or not at all: a reader polling for the file never sees half of it
+    finally:
+        staged.unlink(missing_ok=True)
     registry = path.with_name(REGISTRY_NAME)
     if registry.exists():
         done.append(f"kept the {REGISTRY_NAME} already beside it")

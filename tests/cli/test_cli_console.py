@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cp_cli import PASSWORD, WRONG_PASSWORD, run_script
-from volttron.driver.interfaces.chargepoint.cli import main, parse_arguments
+from cp_cli import PASSWORD, ROOT, WRONG_PASSWORD, run_script
+from volttron.driver.interfaces.chargepoint import console
+from volttron.driver.interfaces.chargepoint.cli import EPILOG, main, parse_arguments
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -54,3 +55,14 @@ def test_parse_arguments_defaults() -> None:
     assert str(args.directory) == "." and not args.force
     args = parse_arguments(["scrape", "cp.config", "--json"])
     assert args.json and args.registry is None and str(args.config) == "cp.config"
+
+
+def test_readme_help_and_code_give_the_same_exit_codes() -> None:
+    # README's one table of exit codes, the --help epilog and the constants the commands return agree.
+    readme = (ROOT / "README.rst").read_text(encoding="utf-8")
+    table = readme[readme.index("Exit code  Meaning"):]
+    table = table[:table.index("\n\n")]
+    documented = {int(line.split()[0]) for line in table.splitlines() if line[:1].isdigit()}
+    returned = {value for name, value in vars(console).items() if name.startswith("EXIT_")}
+    assert documented == returned == {0, 1, 2, 3, 130, 141}
+    assert all(f"{code} " in EPILOG for code in returned)
