@@ -42,7 +42,7 @@ def _rate(text: str) -> float:
 def _non_negative(text: str) -> float:
     """argparse type: a number >= 0."""
     value = float(text)
-    if value < 0:
+    if not value >= 0:  # also refuses nan
         raise argparse.ArgumentTypeError("must be >= 0")
     return value
 

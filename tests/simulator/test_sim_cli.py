@@ -64,6 +64,7 @@ OPERATION_NAMES = ("getStations, getStationStatus, getLoad, shedLoad, clearShedS
     (["--stations", "0"], "argument --stations: '0': give a whole number from 1 to 100000"),
     (["--log-level", "loud"], "argument --log-level: 'loud': give one of DEBUG, INFO, WARNING, ERROR"),
     (["--start-time", "yesterday"], "argument --start-time: expected an ISO 8601 date and time"),
+    (["--time-scale", "nan"], "argument --time-scale: must be >= 0"),
     (["--write-config", "/no/such/dir/sim.config"], "--write-config: no directory /no/such/dir"),
 ])
 def test_bad_arguments_exit_2_naming_what_is_wrong(argv, message, capsys) -> None:
