@@ -53,9 +53,14 @@ def ctrl_c_in_main_greenlet() -> Iterator[None]:
     Python's own handler raises it in whichever greenlet runs when the signal arrives, often gevent's hub, which then
     prints the exception and a timestamp before passing it on to the main greenlet.
     """
+    import threading
+
     import gevent
     from gevent.hub import kill
 
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may handle signals
+        yield
+        return
     main = gevent.getcurrent()
 
     def on_sigint(signum: int, frame: Any) -> None:
