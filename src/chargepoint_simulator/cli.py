@@ -1,4 +1,9 @@
-"""``chargepoint-sim``: run the ChargePoint API simulator from a shell until interrupted."""
+"""``chargepoint-sim``: run the ChargePoint API simulator from a shell until interrupted.
+
+It prints (and with ``--write-config`` writes) a complete device config pointed at itself, which
+``chargepoint-driver check`` accepts as is. Exit codes: 0 stopped by Ctrl-C or SIGTERM; 1 cannot listen; 2 bad
+arguments or a config file that cannot be written.
+"""
 from __future__ import annotations
 
 import argparse
@@ -8,15 +13,22 @@ import os
 import signal
 import sys
 from datetime import datetime, timezone
-from typing import Sequence, TextIO
+from pathlib import Path
+from typing import Any, Sequence, TextIO
 
 from chargepoint_simulator.clock import SimClock
 from chargepoint_simulator.faults import Faults
+from chargepoint_simulator.operations import OPERATIONS
+from chargepoint_simulator.server import default_wsdl_path
 from chargepoint_simulator.simulator import DEFAULT_PASSWORD, DEFAULT_USERNAME, Simulator
 
 _log = logging.getLogger(__name__)
 
 PASSWORD_ENV = "CHARGEPOINT_SIM_PASSWORD"
+DRIVER_PASSWORD_ENV = "CHARGEPOINT_PASSWORD"
+MAX_STATIONS = 100_000
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+REGISTRY_NAME = "chargepoint.csv"
 
 
 def _rate(text: str) -> float:
@@ -30,7 +42,7 @@ def _rate(text: str) -> float:
 def _non_negative(text: str) -> float:
     """argparse type: a number >= 0."""
     value = float(text)
-    if value < 0:
+    if not value >= 0:  # also refuses nan
         raise argparse.ArgumentTypeError("must be >= 0")
     return value
 
@@ -44,13 +56,55 @@ def _start_time(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+def _port(text: str) -> int:
+    """argparse type: a TCP port, or 0 for a free one."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port: give 0-65535 (0 picks a free port)")
+    return value
+
+
+def _station_count(text: str) -> int:
+    """argparse type: how many stations to simulate."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_STATIONS:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number from 1 to {MAX_STATIONS}")
+    return value
+
+
+def _operation(text: str) -> str:
+    """One SOAP operation name, spelled as in the WSDL."""
+    operation = text.strip()
+    if operation not in OPERATIONS:
+        raise argparse.ArgumentTypeError(f"unknown operation {operation!r}; the operations are "
+                                         f"{', '.join(OPERATIONS)}")
+    return operation
+
+
+def _operations(text: str) -> set[str]:
+    """argparse type: OP[,OP...]."""
+    return {_operation(name) for name in text.split(",") if name.strip()}
+
+
 def _forced_code(text: str) -> tuple[str, int, str | None]:
     """argparse type: OPERATION=CODE[:TEXT]."""
     operation, sep, rest = text.partition("=")
     code, _, message = rest.partition(":")
     if not sep or not operation or not code.strip().isdigit():
         raise argparse.ArgumentTypeError("expected OPERATION=CODE or OPERATION=CODE:TEXT, e.g. getLoad=101")
-    return operation.strip(), int(code), message or None
+    return _operation(operation), int(code), message or None
+
+
+def _log_level(text: str) -> str:
+    if text.upper() not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"{text!r}: give one of {', '.join(LOG_LEVELS)}")
+    return text.upper()
 
 
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -60,10 +114,11 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description="Serve a simulated ChargePoint Web Services API 5.0 (SOAP over HTTP) until interrupted.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8080, help="TCP port; 0 picks a free one (default 8080)")
-    parser.add_argument("--stations", type=int, default=4, help="number of stations (default 4)")
+    parser.add_argument("--port", type=_port, default=8080, help="TCP port; 0 picks a free one (default 8080)")
+    parser.add_argument("--stations", type=_station_count, default=4, help="number of stations (default 4)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the simulated organisation (default 1)")
-    parser.add_argument("--username", default=DEFAULT_USERNAME, help="API license key to accept")
+    parser.add_argument("--username", default=DEFAULT_USERNAME,
+                        help=f"API license key to accept (default {DEFAULT_USERNAME!r})")
     parser.add_argument(
         "--password",
         default=None,
@@ -88,7 +143,8 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="OP=CODE[:TEXT]",
-        help="force a responseCode on an operation (repeatable), e.g. getLoad=101",
+        help=f"force a responseCode on an operation (repeatable), e.g. getLoad=101; operations: "
+             f"{', '.join(OPERATIONS)}",
     )
     faults.add_argument("--truncate", action="store_true", help="cut every response body in half")
     faults.add_argument("--malformed", action="store_true", help="answer 200 with a body that is not XML")
@@ -96,14 +152,20 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     faults.add_argument("--empty", action="store_true", help="answer success with no result elements")
     faults.add_argument(
         "--fault-operations",
+        type=_operations,
         default=None,
         metavar="OP[,OP...]",
         help="limit the faults above to these operations (default: all)",
     )
-    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    parser.add_argument("--log-level", type=_log_level, default="INFO",
+                        help=f"logging level: {', '.join(LOG_LEVELS)} (default INFO)")
+    parser.add_argument("--write-config", type=Path, default=None, metavar="PATH",
+                        help=f"also write the device config printed at start to PATH, and the sample registry "
+                             f"{REGISTRY_NAME} beside it unless one is there; 'chargepoint-driver check PATH' "
+                             f"accepts it as is")
     args = parser.parse_args(argv)
-    if args.stations < 1:
-        parser.error("--stations must be at least 1")
+    if args.write_config is not None and not args.write_config.parent.is_dir():
+        parser.error(f"--write-config: no directory {args.write_config.parent}")
     args.password_from_env = args.password is None and PASSWORD_ENV in os.environ
     if args.password is None:
         args.password = os.environ.get(PASSWORD_ENV, DEFAULT_PASSWORD)
@@ -121,9 +183,7 @@ def build_simulator(args: argparse.Namespace) -> Simulator:
         malformed=args.malformed,
         blackhole=args.blackhole,
         empty=args.empty,
-        operations={op.strip() for op in args.fault_operations.split(",") if op.strip()}
-        if args.fault_operations
-        else None,
+        operations=args.fault_operations or None,
         seed=args.seed,
     )
     for operation, code, text in args.response_code:
@@ -141,29 +201,70 @@ def build_simulator(args: argparse.Namespace) -> Simulator:
     )
 
 
-def print_banner(sim: Simulator, args: argparse.Namespace, out: TextIO) -> None:
-    """The URLs and a driver config snippet to paste."""
-    snippet = {
-        "wsdl": sim.wsdl_url,
-        "username": args.username,
-        "password": f"<value of ${PASSWORD_ENV}>" if args.password_from_env else args.password,
-        "stationID": sim.model.station_ids()[0],
-    }
+def device_config(sim: Simulator, args: argparse.Namespace) -> dict[str, Any]:
+    """A device config (the sample's shape) for the station of the simulated organisation with the most ports.
+
+    A password taken from the environment is left out: the driver then reads it from its own variable.
+    """
+    station = max(sim.model.station_ids(), key=lambda station_id: sim.model.station(station_id).numPorts)
+    driver: dict[str, Any] = {"stationID": station, "username": args.username, "password": args.password,
+                              "wsdl": sim.wsdl_url, "cacheExpiration": 30, "timeout": 10, "shedDuration": 0}
+    if args.password_from_env:
+        del driver["password"]
+    return {"driver_config": driver, "driver_type": "chargepoint",
+            "registry_config": f"config://{REGISTRY_NAME}", "interval": 60, "timezone": "UTC"}
+
+
+def write_config(config: dict[str, Any], path: Path) -> list[str]:
+    """Write the config to ``path`` and, unless there is one, the sample registry beside it; what was done."""
+    done = [f"wrote {path}"]
+    staged = path.with_name(f".{path.name}.tmp")
+    try:
+        staged.write_text(json.dumps(config, indent=4) + "\n", encoding="utf-8")
+        os.replace(staged, path)  # whole or not at all: a reader polling for the file never sees half of it
+    finally:
+        staged.unlink(missing_ok=True)
+    registry = path.with_name(REGISTRY_NAME)
+    if registry.exists():
+        done.append(f"kept the {REGISTRY_NAME} already beside it")
+    else:
+        registry.write_bytes((default_wsdl_path().with_name("samples") / REGISTRY_NAME).read_bytes())
+        done.append(f"wrote the sample registry {registry}")
+    return done
+
+
+def print_banner(sim: Simulator, args: argparse.Namespace, config: dict[str, Any], out: TextIO) -> None:
+    """The URLs and a complete device config to save."""
     lines = [
         f"ChargePoint API simulator: {len(sim.model.station_ids())} stations, seed {args.seed}",
         f"WSDL:     {sim.wsdl_url}",
         f"Endpoint: {sim.endpoint}",
         f"Admin:    {sim.url}/admin/calls",
-        "Driver config snippet:",
-        json.dumps(snippet, indent=2),
-        "Press Ctrl+C to stop.",
+        f"A device config for it (save it beside {REGISTRY_NAME}, or use --write-config PATH):",
+        json.dumps(config, indent=4),
     ]
+    if args.password_from_env:
+        lines.append(f"(the password is left out: it came from ${PASSWORD_ENV}; give the driver the same one in "
+                     f"${DRIVER_PASSWORD_ENV})")
+    lines.append("Press Ctrl+C to stop.")
     out.write("\n".join(lines) + "\n")
     out.flush()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the simulator until SIGINT or SIGTERM; returns the exit status."""
+    try:
+        return _serve(argv)
+    except KeyboardInterrupt:  # before the signal handlers are in place, e.g. while the model is built
+        print("chargepoint-sim: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except BrokenPipeError:  # stdout closed early (| head): nothing more to say, and nothing at exit either
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+
+
+def _serve(argv: Sequence[str] | None) -> int:
     from gevent import monkey
 
     monkey.patch_all()
@@ -171,17 +272,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gevent.event import Event
 
     args = parse_arguments(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sim = build_simulator(args)
     try:
         sim.start()
     except OSError as exc:
-        print(f"chargepoint-sim: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        print(f"chargepoint-sim: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     done = Event()
     handlers = [gevent.signal_handler(signum, done.set) for signum in (signal.SIGINT, signal.SIGTERM)]
     try:
-        print_banner(sim, args, sys.stdout)
+        config = device_config(sim, args)
+        if args.write_config is not None:
+            try:
+                for line in write_config(config, args.write_config):
+                    print(f"chargepoint-sim: {line}", file=sys.stderr)
+            except OSError as exc:
+                print(f"chargepoint-sim: cannot write {args.write_config}: {exc.strerror or exc}", file=sys.stderr)
+                return 2
+        print_banner(sim, args, config, sys.stdout)
         done.wait()
     finally:
         for handler in handlers:

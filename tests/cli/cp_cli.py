@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,3 +59,15 @@ def csv_text(rows: list[dict[str, str]]) -> str:
 def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
+
+
+def script_env() -> dict[str, str]:
+    """The environment of a command run as a user would: no password given in it."""
+    return {k: v for k, v in os.environ.items() if k != "CHARGEPOINT_PASSWORD"}
+
+
+def run_script(*argv: str, timeout: float, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """The installed ``chargepoint-driver`` in a process of its own, from the repository root by default."""
+    assert SCRIPT.exists(), f"{SCRIPT} is not installed (pip install -e .)"
+    return subprocess.run([str(SCRIPT), *argv], cwd=cwd, env=script_env(), capture_output=True, text=True,
+                          timeout=timeout)

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import pytest
 
-from cp_cli import PASSWORD, ROOT, SCRIPT, WRONG_PASSWORD
-from volttron.driver.interfaces.chargepoint.cli import main, parse_arguments
+from cp_cli import PASSWORD, ROOT, WRONG_PASSWORD, run_script
+from volttron.driver.interfaces.chargepoint import console
+from volttron.driver.interfaces.chargepoint.cli import EPILOG, main, parse_arguments
 
 pytestmark = pytest.mark.timeout(60)
 
-COMMANDS = ("demo", "scrape", "set", "check", "registry")
-
-
-def run_script(*argv: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    assert SCRIPT.exists(), f"{SCRIPT} is not installed (pip install -e .)"
-    env = {k: v for k, v in os.environ.items() if k != "CHARGEPOINT_PASSWORD"}
-    return subprocess.run([str(SCRIPT), *argv], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+COMMANDS = ("init", "demo", "scrape", "set", "check", "registry")
 
 
 def test_help_lists_every_command() -> None:
@@ -27,26 +18,16 @@ def test_help_lists_every_command() -> None:
     assert process.returncode == 0 and process.stderr == ""
     for command in COMMANDS:
         assert command in process.stdout
-    assert "CHARGEPOINT_PASSWORD" in process.stdout
-
-
-def test_demo_runs_end_to_end_from_the_repository_root() -> None:
-    process = run_script("demo", "--cycles", "2", "--interval", "0.2", timeout=50)
-    assert process.returncode == 0, process.stderr
-    out = process.stdout
-    assert "Driver configured from chargepoint.config + chargepoint.csv: 98 points" in out
-    assert "[poll 1/2]" in out and "[poll 2/2]" in out
-    assert "point" in out and "units" in out and "stationID" in out
-    assert "read-back right away: allowedLoadPort" in out and "still the old value" in out
-    assert out.count("<- applied by the station") == 2
-    assert "Done in" in out
-    assert "Traceback" not in process.stderr and "WARNING" not in process.stderr
+    assert "CHARGEPOINT_PASSWORD" in process.stdout and "chargepoint-driver init" in process.stdout
+    description = process.stdout.split("\n\n")[1]
+    assert description.startswith("Read, write and check a ChargePoint station") and "`" not in process.stdout
 
 
 def test_auth_failure_is_one_line_on_stderr(device_config) -> None:
-    # In a real process: no greenlet tracebacks from the failed reads, just the reason (and no password).
+    # In a real process: no greenlet tracebacks from the failed reads, just the reason (and no password). Nothing
+    # could be read, so there is no table of errors on stdout either.
     process = run_script("scrape", str(device_config(password=WRONG_PASSWORD)), timeout=30)
-    assert process.returncode == 3 and process.stdout.startswith("point")
+    assert process.returncode == 3 and process.stdout == ""
     assert process.stderr.count("\n") == 1 and "FailedAuthentication" in process.stderr
     assert WRONG_PASSWORD not in process.stderr + process.stdout
 
@@ -58,19 +39,8 @@ def test_debug_logging_never_shows_the_password(device_config) -> None:
     assert PASSWORD not in process.stderr + process.stdout
 
 
-def test_demo_without_a_config_uses_the_built_in_registry(tmp_path, monkeypatch, capsys) -> None:
-    monkeypatch.chdir(tmp_path)
-    import io
-    out = io.StringIO()
-    assert main(["demo", "--cycles", "1", "--interval", "0", "--stations", "1"], out=out) == 0
-    text = out.getvalue()
-    assert "the built-in registry (chargepoint.config not found)" in text
-    assert text.count("<- applied by the station") == 2
-    assert capsys.readouterr().err == ""
-
-
 @pytest.mark.parametrize("argv", [[], ["scrape"], ["set", "x.config", "point"], ["demo", "--cycles", "0"],
-                                  ["demo", "--interval", "-1"], ["nope"]])
+                                  ["demo", "--interval", "-1"], ["nope"], ["init", "a", "b"]])
 def test_bad_arguments_exit_2(argv, capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
@@ -80,6 +50,19 @@ def test_bad_arguments_exit_2(argv, capsys) -> None:
 
 def test_parse_arguments_defaults() -> None:
     args = parse_arguments(["demo"])
-    assert (args.cycles, args.interval, args.stations) == (3, 1.0, 4)
+    assert (args.cycles, args.interval, args.stations, args.config) == (3, 1.0, 4, None)
+    args = parse_arguments(["init"])
+    assert str(args.directory) == "." and not args.force
     args = parse_arguments(["scrape", "cp.config", "--json"])
     assert args.json and args.registry is None and str(args.config) == "cp.config"
+
+
+def test_readme_help_and_code_give_the_same_exit_codes() -> None:
+    # README's one table of exit codes, the --help epilog and the constants the commands return agree.
+    readme = (ROOT / "README.rst").read_text(encoding="utf-8")
+    table = readme[readme.index("Exit code  Meaning"):]
+    table = table[:table.index("\n\n")]
+    documented = {int(line.split()[0]) for line in table.splitlines() if line[:1].isdigit()}
+    returned = {value for name, value in vars(console).items() if name.startswith("EXIT_")}
+    assert documented == returned == {0, 1, 2, 3, 130, 141}
+    assert all(f"{code} " in EPILOG for code in returned)

@@ -56,13 +56,31 @@ class TestRead:
         assert all("101" in message and "not allowed" in message for message in document["errors"].values())
         assert document["values"]["stationID"] == sim.model.station_ids()[0]
 
-    def test_table_lists_each_error_once_below_the_table(self, sim, device_config, cli) -> None:
+    def test_table_marks_failed_points_and_lists_each_cause_once(self, sim, device_config, cli) -> None:
         sim.faults.response_codes["getStationRights"] = (101, "Not in your plan.")
+        sim.faults.response_codes["getAlarms"] = (101, "Not in your plan.")
+        result = cli("scrape", device_config())
+        assert result.code == 0 and result.err == ""
+        rows = {line.split()[0]: line.split()[1:] for line in result.out.splitlines()[2:] if line.strip()}
+        alarm_points = [row["Volttron Point Name"] for row in sample_rows() if row["Register Name"] == "AlarmRegister"]
+        assert rows["stationRightsProfile"][:2] == ["ERROR", "1"]
+        assert all(rows[name][:2] == ["ERROR", "1"] for name in alarm_points)
+        assert rows["stationID"][0] == sim.model.station_ids()[0]
+        below = result.out.split("\n\n")[-1].splitlines()
+        assert below == [f"{1 + len(alarm_points)} point(s) could not be read:",
+                         f"  ERROR 1  getAlarms, getStationRights refused with ChargePoint response code 101: "
+                         f"Not in your plan. ({1 + len(alarm_points)} points)"]
+
+    def test_distinct_causes_are_numbered_in_the_table(self, sim, device_config, cli) -> None:
+        sim.faults.response_codes["getStationRights"] = (101, "Not in your plan.")
+        sim.faults.response_codes["getAlarms"] = (187, "Malformed.")
         result = cli("scrape", device_config())
         assert result.code == 0
-        assert "stationRightsProfile" in result.out and "ERROR (see below)" in result.out
-        assert "1 point(s) could not be read:" in result.out
-        assert result.out.count("Not in your plan.") == 1
+        rows = {line.split()[0]: line.split()[1:] for line in result.out.splitlines()[2:] if line.strip()}
+        assert rows["stationRightsProfile"][:2] == ["ERROR", "2"] and rows["alarmType"][:2] == ["ERROR", "1"]
+        assert "  ERROR 1  getAlarms refused with ChargePoint response code 187: Malformed. (9 points)" in result.out
+        assert "  ERROR 2  getStationRights refused with ChargePoint response code 101: Not in your plan. (1 point)" \
+            in result.out
 
     def test_registry_option_replaces_the_config_reference(self, sim, device_config, cli, tmp_path) -> None:
         rows = [row for row in sample_rows() if row["Volttron Point Name"] in ("stationID", "StatusPort1")]
@@ -96,6 +114,16 @@ class TestCannotRead:
         assert len(result.err_lines) == 1 and "FailedAuthentication" in result.err
         assert result.json()["values"] == {}
 
+    def test_bad_credentials_are_one_cause_on_one_line_and_no_table(self, device_config, cli) -> None:
+        # Every operation fails for the same reason: one line naming it once, with the number of points it hit,
+        # instead of a table of 98 errors and the same fault six times.
+        result = cli("scrape", device_config(password=WRONG_PASSWORD))
+        assert result.code == 3 and result.out == ""
+        assert result.err_lines == [
+            "error: the device could not be read: getStations, getStationStatus, getLoad, getAlarms, "
+            "getStationRights, getChargingSessionData: SOAP fault wsse:FailedAuthentication: UsernameToken "
+            f"processing failed ({len(sample_point_names())} points)"]
+
     def test_unreachable_api(self, device_config, cli) -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -122,8 +150,10 @@ class TestCannotRead:
 class TestConfigErrors:
     @pytest.mark.parametrize("breakage, expected", [
         ("bad json", "is not valid JSON: line 1"),
+        ("not utf-8", "is not UTF-8 text: byte 0xff at offset 0"),
         ("missing key", "key 'stationID': required key is missing"),
-        ("bad registry row", "column 'Register Name', value 'NoSuchRegister'"),
+        ("bad registry row", "chargepoint.csv line 6 (point 'portNumberPort2'), column 'Register Name', value "
+                             "'NoSuchRegister'"),
         ("missing registry", "cannot read registry"),
         ("platform key", "key 'plugins': Input should be a valid list"),
     ])
@@ -141,6 +171,8 @@ class TestConfigErrors:
             config = device_config()
             if breakage == "bad json":
                 config.write_text('{"driver_config": {"stationID": "1:10001",}', encoding="utf-8")
+            elif breakage == "not utf-8":
+                config.write_bytes(b"\xff\xfe" + config.read_text(encoding="utf-8").encode("utf-16-le"))
             else:
                 (tmp_path / "chargepoint.csv").unlink()
         result = cli("scrape", config, "--json")

@@ -54,4 +54,4 @@ class TestNeverPrinted:
     def test_config_errors_do_not_echo_the_password(self, device_config, cli) -> None:
         # A wrong type for the password is reported by key, without its value.
         result = cli("check", device_config(password=["not", PASSWORD]))
-        assert result.code == 1 and "key 'password'" in result.out
+        assert result.code == 1 and "key 'password'" in result.err

@@ -33,7 +33,8 @@ class TestAccepted:
         assert cli("set", config, "allowedLoadPort2", "2").code == 0
         result = cli("set", config, "shedStatePort2", "0")
         assert result.code == 0
-        assert "read-back: shedStatePort2 = 0" in result.out
+        # Units that describe the values ("0 or 1") are not glued to the value; kW are (see above).
+        assert result.out.splitlines() == ["shedStatePort2 := 0 accepted by the API", "read-back: shedStatePort2 = 0"]
         assert port_sheds(sim, station) == {} and sim.calls["clearShedState"] == 1
 
     def test_json(self, sim, device_config, cli) -> None:
@@ -41,8 +42,13 @@ class TestAccepted:
         result = cli("set", device_config(station_id=station), "percentShedPort1", "50", "--json")
         assert result.code == 0 and result.err == ""
         assert result.out.count("\n") == 1
-        assert result.json() == {"point": "percentShedPort1", "written": "50", "value": 50.0}
+        assert result.json() == {"point": "percentShedPort1", "written": 50, "value": 50.0}
         assert port_sheds(sim, station) == {1: (None, 50)}
+
+    @pytest.mark.parametrize("value, written", [("6.6", 6.6), ("0", 0)])
+    def test_json_gives_the_written_value_as_json(self, sim, device_config, cli, value, written) -> None:
+        result = cli("set", device_config(), "allowedLoadPort1", value, "--json")
+        assert result.code == 0 and result.json()["written"] == written
 
     def test_a_read_back_still_old_is_explained(self, device_config, cli, sim) -> None:
         # With a propagation delay the API accepts the shed but the station shows it only later.
@@ -102,9 +108,14 @@ class TestRefused:
         assert result.code == 1 and "shedState 0" in result.err
         assert sim.calls["shedLoad"] == 1
 
-    def test_unknown_point_is_a_configuration_error(self, sim, device_config, cli) -> None:
+    def test_unknown_point_is_refused_before_any_call(self, sim, device_config, cli) -> None:
+        # A refusal like any other (exit 1, nothing sent), naming the points that can be written.
         result = cli("set", device_config(), "noSuchPoint", "1")
-        assert result.code == 2 and "no point 'noSuchPoint'" in result.err
+        assert result.code == 1 and result.out == ""
+        assert result.err_lines == [
+            "refused (nothing was sent to the API): no point 'noSuchPoint' on this device; writable points: "
+            "shedState, shedStatePort1, shedStatePort2, allowedLoad, allowedLoadPort1, allowedLoadPort2, "
+            "percentShed, percentShedPort1, percentShedPort2, clearAlarms, clearAlarmsPort1, clearAlarmsPort2"]
         assert sum(sim.calls.values()) == 0
 
     def test_bad_credentials_exit_3(self, sim, device_config, cli) -> None:

@@ -181,7 +181,8 @@ def test_bad_registry_row_refuses_only_its_device(garage: Garage) -> None:
 
     refusal = platform.wait_for_log(rf"Skipping configuration of equipment: devices/{BAD}\b[^\n]*(\n(?!\d{{4}}-)"
                                     rf"[^\n]*)*", 30, start=log_start)
-    assert re.search(rf"row {bad_index + 1} \(point 'stationModel'\)[^\n]*Register Name", refusal.group(0)), \
+    # The line an editor shows: the header is line 1, so data row i (from 0) is on line i + 2.
+    assert re.search(rf"line {bad_index + 2} \(point 'stationModel'\)[^\n]*Register Name", refusal.group(0)), \
         refusal.group(0)
     for device in (CP1, CP2, CP3):
         garage.next_publish(device, 30, since=mark)

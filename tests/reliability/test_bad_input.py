@@ -55,11 +55,11 @@ def test_bad_devices_are_refused_by_name_and_a_good_one_keeps_polling(sim, make_
     other = sim.model.station_ids()[1]
     for case, (bad, column, value) in BAD_ROWS.items():
         rows = sample_rows()
-        rows.insert(4, bad)  # row 5 of the registry
+        rows.insert(4, bad)  # line 6 of the registry (the header is line 1)
         with pytest.raises(ConfigError) as refused:
             make_device(other, rows=rows, name="bad")
         message = str(refused.value)
-        assert "row 5" in message and f"'{column}'" in message and repr(value) in message, (case, message)
+        assert "line 6" in message and f"'{column}'" in message and repr(value) in message, (case, message)
     for case, (setting, named) in BAD_CONFIGS.items():
         with pytest.raises(ConfigError, match=named) as refused:
             make_device(other, name="bad", **setting)
@@ -94,7 +94,7 @@ def test_check_lists_every_problem_of_config_and_registry_at_once(tmp_path: Path
     assert code == cli.EXIT_REFUSED
     assert "stationID" in text and "timeout" in text
     for offset, (_bad, column, value) in enumerate(BAD_ROWS.values()):
-        assert f"row {3 + 2 * offset}" in text and f"'{column}'" in text, (column, text)
+        assert f"line {4 + 2 * offset}" in text and f"'{column}'" in text, (column, text)
     assert PASSWORD not in text
 
 

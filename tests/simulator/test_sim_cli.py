@@ -1,6 +1,7 @@
 """``chargepoint-sim``: argument parsing, and a real process started on a free port and stopped again."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,7 +13,7 @@ import gevent
 import pytest
 from conftest import http
 
-from chargepoint_simulator.cli import build_simulator, parse_arguments
+from chargepoint_simulator.cli import build_simulator, device_config, parse_arguments, write_config
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -46,11 +47,74 @@ def test_fault_options_reach_the_simulator() -> None:
     assert sim.clock.now().isoformat() == "2025-01-01T00:00:00+00:00"
 
 
-@pytest.mark.parametrize("argv", [["--http500-rate", "2"], ["--response-code", "getLoad"], ["--stations", "0"],
-                                  ["--start-time", "yesterday"]])
-def test_bad_arguments_exit(argv) -> None:
-    with pytest.raises(SystemExit):
+OPERATION_NAMES = ("getStations, getStationStatus, getLoad, shedLoad, clearShedState, getAlarms, clearAlarms, "
+                   "getStationRights, getChargingSessionData, getCPNInstances, getOrgsAndStationGroups")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--http500-rate", "2"], "argument --http500-rate: a rate is a share of calls between 0 and 1"),
+    (["--response-code", "getLoad"], "argument --response-code: expected OPERATION=CODE or OPERATION=CODE:TEXT"),
+    (["--response-code", "getLod=101"], f"argument --response-code: unknown operation 'getLod'; the operations are "
+                                        f"{OPERATION_NAMES}"),
+    (["--fault-operations", "getLoad,getStatus"], "argument --fault-operations: unknown operation 'getStatus'; the "
+                                                  "operations are getStations,"),
+    (["--port", "99999"], "argument --port: '99999' is not a TCP port: give 0-65535 (0 picks a free port)"),
+    (["--port", "-1"], "argument --port: '-1' is not a TCP port"),
+    (["--port", "http"], "argument --port: 'http' is not a TCP port"),
+    (["--stations", "0"], "argument --stations: '0': give a whole number from 1 to 100000"),
+    (["--log-level", "loud"], "argument --log-level: 'loud': give one of DEBUG, INFO, WARNING, ERROR"),
+    (["--start-time", "yesterday"], "argument --start-time: expected an ISO 8601 date and time"),
+    (["--time-scale", "nan"], "argument --time-scale: must be >= 0"),
+    (["--write-config", "/no/such/dir/sim.config"], "--write-config: no directory /no/such/dir"),
+])
+def test_bad_arguments_exit_2_naming_what_is_wrong(argv, message, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
         parse_arguments(argv)
+    assert exit_info.value.code == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith(f"chargepoint-sim: error: {message}"), last
+
+
+def test_help_gives_the_defaults_of_the_credentials(capsys, monkeypatch) -> None:
+    monkeypatch.delenv("CHARGEPOINT_SIM_PASSWORD", raising=False)
+    with pytest.raises(SystemExit):
+        parse_arguments(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "API license key to accept (default 'cp-user')" in text
+    assert "API password to accept (default: $CHARGEPOINT_SIM_PASSWORD, else 'cp-secret-password')" in text
+
+
+class TestDeviceConfig:
+    def test_a_complete_config_for_the_station_with_the_most_ports(self, monkeypatch) -> None:
+        monkeypatch.delenv("CHARGEPOINT_SIM_PASSWORD", raising=False)
+        args = parse_arguments(["--port", "0", "--seed", "3", "--username", "me", "--password", "pw"])
+        with build_simulator(args) as sim:
+            config = device_config(sim, args)
+            assert config == {
+                "driver_config": {"stationID": "1:10001", "username": "me", "password": "pw", "wsdl": sim.wsdl_url,
+                                  "cacheExpiration": 30, "timeout": 10, "shedDuration": 0},
+                "driver_type": "chargepoint", "registry_config": "config://chargepoint.csv", "interval": 60,
+                "timezone": "UTC"}
+            assert sim.model.station(config["driver_config"]["stationID"]).numPorts == 2
+
+    def test_a_password_from_the_environment_is_left_out(self, monkeypatch) -> None:
+        monkeypatch.setenv("CHARGEPOINT_SIM_PASSWORD", "from-env")
+        args = parse_arguments(["--port", "0"])
+        with build_simulator(args) as sim:
+            assert "password" not in device_config(sim, args)["driver_config"]
+
+    def test_written_beside_the_sample_registry(self, tmp_path) -> None:
+        done = write_config({"driver_config": {}}, tmp_path / "sim.config")
+        assert done == [f"wrote {tmp_path / 'sim.config'}", f"wrote the sample registry {tmp_path / 'chargepoint.csv'}"]
+        assert json.loads((tmp_path / "sim.config").read_text()) == {"driver_config": {}}
+        sample = Path(__file__).resolve().parents[2] / "chargepoint.csv"
+        assert (tmp_path / "chargepoint.csv").read_bytes() == sample.read_bytes()
+
+    def test_a_registry_already_there_is_kept(self, tmp_path) -> None:
+        (tmp_path / "chargepoint.csv").write_text("mine\n")
+        done = write_config({}, tmp_path / "sim.config")
+        assert done[1] == "kept the chargepoint.csv already beside it"
+        assert (tmp_path / "chargepoint.csv").read_text() == "mine\n"
 
 
 def test_command_serves_until_interrupted() -> None:

@@ -57,7 +57,7 @@ def invalid_ports(attribute: SpecAttribute) -> list[tuple[str, str]]:
 def make_row(attribute: str, register: str, *, port: str = "", type_: str = "string", writable: str = "False",
              starting: str = "", point: str | None = None, units: str = "", notes: str = "",
              row: int = 1) -> RegistryRow:
-    return RegistryRow(row=row, point_name=attribute if point is None else point, attribute_name=attribute,
+    return RegistryRow(line=row, point_name=attribute if point is None else point, attribute_name=attribute,
                        port=port, type=type_, units=units, writable=writable, notes=notes, register_name=register,
                        starting_value=starting)
 
@@ -94,8 +94,9 @@ def rejected(row: RegistryRow) -> ConfigError:
 
 def assert_names(message: str, *, row: int, column: str, value: str | None = None, allowed: tuple[str, ...] = ()
                  ) -> None:
-    """A registry error names the row, the column, the value and what would be accepted."""
-    assert f"row {row}" in message, message
+    """A registry error names the line (``row`` is the line an editor shows), the column, the value and what would
+    be accepted."""
+    assert f"line {row}" in message, message
     assert f"'{column}'" in message, message
     if value is not None:
         assert repr(value) in message, message

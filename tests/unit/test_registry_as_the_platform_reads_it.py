@@ -115,10 +115,10 @@ def test_both_paths_refuse_a_bad_row_with_the_same_problem(tmp_path: Path, inter
         platform_points(interface, path)
 
     def problems(error: pytest.ExceptionInfo[ConfigError]) -> list[str]:
-        return [problem.split(" row ", 1)[1] for problem in error.value.problems]  # without the file's name
+        return [problem.split(" line ", 1)[1] for problem in error.value.problems]  # without the file's name
 
     assert problems(by_platform) == problems(by_cli) == [
-        f"{bad} (point 'stationModel'), column 'Register Name', value 'NoSuchRegister': must be one of "
+        f"{bad + 1} (point 'stationModel'), column 'Register Name', value 'NoSuchRegister': must be one of "
         "StationRegister, StationStatusRegister, LoadRegister, AlarmRegister, StationRightsRegister, "
         "ChargingSessionRegister"]
 

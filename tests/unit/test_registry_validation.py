@@ -82,7 +82,7 @@ BAD_ROWS = {
 @pytest.mark.parametrize("case", list(BAD_ROWS))
 def test_bad_row_is_refused_naming_row_column_value_and_what_is_allowed(case):
     row, column, value, allowed = BAD_ROWS[case]
-    error = rejected(dataclasses.replace(row, row=17))
+    error = rejected(dataclasses.replace(row, line=17))
     assert_names(str(error), row=17, column=column, value=value, allowed=allowed)
     assert len(error.problems) == 1, error.problems
 
@@ -138,7 +138,7 @@ def test_duplicate_point_names_are_refused_naming_both_rows():
         validate_rows(rows)
     assert len(info.value.problems) == 1
     assert_names(str(info.value), row=3, column="Volttron Point Name", value="Status", allowed=("unique",))
-    assert "row 1" in info.value.problems[0]
+    assert "duplicate of line 1" in info.value.problems[0]
 
 
 def test_validate_rows_reports_every_problem_at_once():
@@ -157,8 +157,8 @@ def test_validate_rows_reports_every_problem_at_once():
     assert len(problems) == 6, problems
     assert str(info.value).startswith("6 problem(s) in registry cp1.csv")
     for row_number in (2, 3, 4, 5, 6):
-        assert any(f"row {row_number}" in p for p in problems)
-    assert not any("row 1 " in p or "row 7" in p for p in problems)
+        assert any(f"line {row_number}" in p for p in problems)
+    assert not any("line 1 " in p or "line 7" in p for p in problems)
 
 
 def test_empty_registry_is_refused():
@@ -274,14 +274,15 @@ def test_extra_columns_are_ignored():
     assert [(s.point_name, s.attribute.name, s.port) for s in specs] == [("StatusPort1", "Status", 1)]
 
 
-def test_blank_lines_are_skipped_and_rows_numbered_from_one():
-    text = csv_text([ROW_STATUS, [""] * len(HEADER), ["Bad", "Status", "", "string", "", "False", "",
-                                                      "StationStatusRegister", ""]])
+def test_blank_lines_are_skipped_and_rows_numbered_by_their_line():
+    # The header is line 1, as an editor shows it; the blank rows a spreadsheet leaves at the end are dropped.
+    text = csv_text([ROW_STATUS, ["Bad", "Status", "", "string", "", "False", "", "StationStatusRegister", ""],
+                     [""] * len(HEADER), [""] * len(HEADER)])
     rows = registry_rows(parse_registry_csv(text))
-    assert [r.row for r in rows] == [1, 2]
+    assert [r.line for r in rows] == [2, 3]
     with pytest.raises(ConfigError) as info:
         validate_rows(rows)
-    assert_names(str(info.value), row=2, column="Port #")
+    assert_names(str(info.value), row=3, column="Port #")
 
 
 def test_unreadable_file_is_a_config_error(tmp_path):

@@ -1,10 +1,8 @@
 """``chargepoint-driver``: try the driver before installing it into a platform.
 
-Every subcommand goes through the same interface code the platform uses (see :mod:`.device`). Heavy modules are
-imported inside :func:`main`, after gevent has patched the standard library, as in a VOLTTRON process.
-
-Exit codes: 0 success; 1 a refused write or a failed check; 2 a configuration error (or bad command-line
-arguments); 3 the API could not be used (unreachable, no answer, bad credentials, station not found).
+Every subcommand goes through the same interface code the platform uses (see :mod:`.standalone`). Heavy modules are
+imported inside :func:`main`, after gevent has patched the standard library, as in a VOLTTRON process. Results go to
+stdout; reasons, problems and logs to stderr; the exit codes are those of :mod:`.console`.
 """
 
 from __future__ import annotations
@@ -12,16 +10,25 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, TextIO
 
-from .terminal import print_table, same_value, show
+from .console import (EXIT_API, EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_OK, EXIT_PIPE, EXIT_REFUSED, Interrupted,
+                      ctrl_c_in_main_greenlet, fail, interrupted_line, silence_closed_pipe)
+from .terminal import group_errors, print_table, same_value, with_units
 
-EXIT_OK, EXIT_REFUSED, EXIT_CONFIG, EXIT_API = 0, 1, 2, 3
-EXIT_INTERRUPTED = 130
+__all__ = ["EXIT_API", "EXIT_CONFIG", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PIPE", "EXIT_REFUSED", "main",
+           "parse_arguments"]
 
+DESCRIPTION = ("Read, write and check a ChargePoint station exactly as the VOLTTRON platform driver would, or try "
+               "it all on a simulated one (demo).")
+EPILOG = ("Start with 'chargepoint-driver init' (writes the sample chargepoint.config and chargepoint.csv). "
+          "Results go to stdout; reasons and logs to stderr. Exit codes: 0 ok; 1 write refused or check failed; "
+          "2 configuration error or bad arguments; 3 API unusable; 130 interrupted; 141 output closed early "
+          "(| head). The password may be left out of CONFIG and given in $CHARGEPOINT_PASSWORD.")
 
 
 # -- command line ------------------------------------------------------------------------------------------------
@@ -42,12 +49,16 @@ def _non_negative(text: str) -> float:
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     """Read the command line (``argv`` without the program name; None means sys.argv)."""
-    parser = argparse.ArgumentParser(
-        prog="chargepoint-driver", description=__doc__.split("\n\n")[0].strip("`: "),
-        epilog="Exit codes: 0 ok; 1 write refused or check failed; 2 configuration error; 3 API unusable. "
-               "The password may be left out of CONFIG and given in $CHARGEPOINT_PASSWORD.")
+    parser = argparse.ArgumentParser(prog="chargepoint-driver", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr (-vv: DEBUG)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", help="write the sample chargepoint.config and chargepoint.csv to edit",
+                               description="Write the sample device config and registry into DIR and say what to "
+                                           "edit next. Files already there are left alone unless --force.")
+    init.add_argument("directory", nargs="?", type=Path, default=Path("."), metavar="DIR",
+                      help="where to write them (default: the current directory; made if missing)")
+    init.add_argument("--force", action="store_true", help="replace chargepoint.config and chargepoint.csv there")
 
     demo = commands.add_parser("demo", help="poll and shed load on an embedded simulator (no account needed)",
                                description="Start the ChargePoint simulator on a free loopback port, configure the "
@@ -56,9 +67,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     demo.add_argument("--cycles", type=_positive_int, default=3, help="polling cycles before the load shed (3)")
     demo.add_argument("--interval", type=_non_negative, default=1.0, help="seconds between polling cycles (1)")
     demo.add_argument("--stations", type=_positive_int, default=4, help="stations in the simulated organisation (4)")
-    demo.add_argument("--config", type=Path, default=Path("chargepoint.config"),
-                      help="device config to start from (default: ./chargepoint.config)")
-    demo.add_argument("--registry", type=Path, default=None, help="registry CSV (default: the config's)")
+    demo.add_argument("--config", type=Path, default=None, metavar="CONFIG",
+                      help="device config to start from (default: ./chargepoint.config if there, else the sample "
+                           "shipped with the package)")
+    demo.add_argument("--registry", type=Path, default=None, metavar="CSV",
+                      help="registry CSV (default: the one CONFIG names)")
 
     def device_command(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
@@ -87,174 +100,161 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     """Run one command; returns the exit code. Results go to ``out`` (stdout), reasons and logs to stderr."""
-    from gevent import monkey
-    if not monkey.is_module_patched("socket"):
-        monkey.patch_all()
-    args = parse_arguments(argv)
     out = out or sys.stdout
+    try:
+        from gevent import monkey
+        if not monkey.is_module_patched("socket"):
+            monkey.patch_all()
+        with ctrl_c_in_main_greenlet():
+            args = parse_arguments(argv)  # argparse ignores a failed write of --help, then exits 0
+            code = _run(args, out)
+            out.flush()
+            return code
+    except BrokenPipeError:
+        silence_closed_pipe()
+        return EXIT_PIPE
+    except KeyboardInterrupt as exc:
+        fail(interrupted_line(exc))
+        return EXIT_INTERRUPTED
 
+
+def _run(args: argparse.Namespace, out: TextIO) -> int:
     from pydantic import ValidationError
 
+    from .device_files import validation_problems
     from .exceptions import AuthError, ChargePointError, ConfigError
     handlers: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
-        "demo": _demo, "scrape": _scrape, "set": _set, "check": _check, "registry": _registry,
+        "init": _init, "demo": _demo, "scrape": _scrape, "set": _set, "check": _check, "registry": _registry,
     }
     with _stderr_logging(args.verbose):
         try:
             return handlers[args.command](args, out)
         except ConfigError as exc:
-            _fail(f"configuration error: {_summary(exc.problems)}")
+            fail(f"configuration error: {_summary(exc.problems)}")
             return EXIT_CONFIG
         except ValidationError as exc:
-            _fail(f"configuration error: {_summary(_validation_problems(exc, str(args.config)))}")
+            where = str(getattr(args, "config", None) or "device config")
+            fail(f"configuration error: {_summary(validation_problems(exc, where))}")
             return EXIT_CONFIG
         except AuthError as exc:
-            _fail(f"error: the API refused the credentials ({exc})")
+            fail(f"error: the API refused the credentials ({exc})")
             return EXIT_API
         except ChargePointError as exc:
-            _fail(f"error: {exc}")
+            fail(f"error: {exc}")
             return EXIT_API
-        except KeyboardInterrupt:
-            _fail("interrupted")
-            return EXIT_INTERRUPTED
 
 
 # -- commands ----------------------------------------------------------------------------------------------------
+
+def _init(args: argparse.Namespace, out: TextIO) -> int:
+    from .registry import read_registry_csv
+    from .samples import ExistingFiles, write_samples
+
+    try:
+        config, registry = write_samples(args.directory, force=args.force)
+    except ExistingFiles as exc:
+        fail(f"init: {' and '.join(map(str, exc.paths))} already there; nothing was written (--force replaces "
+             f"{'them' if len(exc.paths) > 1 else 'it'})")
+        return EXIT_CONFIG
+    except OSError as exc:
+        fail(f"init: cannot write into {args.directory}: {exc.strerror or exc}")
+        return EXIT_CONFIG
+    out.write(f"wrote {config} (the sample device config) and {registry} (its registry: "
+              f"{len(read_registry_csv(registry))} points, every attribute of a station with two ports)\n"
+              f"Next, edit {config}: in \"driver_config\", set \"stationID\" to your station (e.g. \"1:123456\"), "
+              f"\"username\" to your API license key and \"password\" to your API password (or leave the password "
+              f"out and set $CHARGEPOINT_PASSWORD). Then:\n"
+              f"  chargepoint-driver check {config} --online\n"
+              f"  chargepoint-driver scrape {config}\n"
+              f"No account at hand? 'chargepoint-driver demo' runs on a simulated one, and 'chargepoint-sim "
+              f"--write-config sim.config' serves one and writes a config for it.\n")
+    return EXIT_OK
+
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from .demo import run_demo
     return run_demo(args, out)
 
 
-def _load_device(args: argparse.Namespace) -> Any:
-    """The device as the platform would configure it from CONFIG and its registry."""
-    from .config import load_device_settings
-    from .standalone import load_device, read_config_file
-    # Validated from the file first, so that problems name the file and a password left out of the file (and
-    # not in the environment) is reported as missing.
-    load_device_settings(read_config_file(args.config), str(args.config))
-    return load_device(args.config, args.registry)
-
-
 def _scrape(args: argparse.Namespace, out: TextIO) -> int:
-    device = _load_device(args)
+    from .device_files import load_device_files
+    device = load_device_files(args.config, args.registry)
     values, errors = device.scrape()
+    # Per-point errors are normal (e.g. one operation not in the account's plan). When nothing but errors and
+    # empty values came back, the device as configured cannot be read: wrong station, credentials or address.
+    unreadable = bool(errors) and all(value is None for value in values.values())
     if args.json:
         json.dump({"values": values, "errors": errors}, out, default=str, sort_keys=True)
         out.write("\n")
-    else:
+    elif not unreadable:
         print_table(device, values, errors, out)
-    # Per-point errors are normal (e.g. one operation not in the account's plan). When nothing but errors and
-    # empty values came back, the device as configured cannot be read: wrong station, credentials or address.
-    if errors and all(value is None for value in values.values()):
-        _fail(f"error: the device could not be read: {next(iter(errors.values()))}")
+    if unreadable:
+        causes = "; ".join(cause.describe() for cause in group_errors(device, errors))
+        fail(f"error: the device could not be read: {causes}")
         return EXIT_API
     return EXIT_OK
 
 
 def _set(args: argparse.Namespace, out: TextIO) -> int:
+    from .device_files import load_device_files
     from .exceptions import ApiError, AuthError, SoapFault, WriteRejected
-    device = _load_device(args)
+    from .models import Source
+
+    sent = False
     try:
+        device = load_device_files(args.config, args.registry)
+        if args.point not in device.point_names:
+            writable = [name for name in device.point_names if not device.register(name).read_only]
+            fail(f"refused (nothing was sent to the API): no point {args.point!r} on this device; writable points: "
+                 f"{', '.join(writable) or 'none'}")
+            return EXIT_REFUSED
+        register = device.register(args.point)
+        device.interface.account.client  # the WSDL is read here, before any part of the write leaves
+        sent = True
         readback = device.set(args.point, args.value)
+    except KeyboardInterrupt:
+        if not sent:
+            raise Interrupted("before the write was sent") from None
+        watch = "alarmType" if register.source is Source.ALARMS else "shedState"
+        raise Interrupted(f"after the write was sent: read {watch} to know whether it took effect") from None
     except WriteRejected as exc:
-        _fail(f"refused (nothing was sent to the API): {exc}")
+        fail(f"refused (nothing was sent to the API): {exc}")
         return EXIT_REFUSED
     except AuthError:
         raise
     except (ApiError, SoapFault) as exc:
-        _fail(f"refused by the API: {exc}")
+        fail(f"refused by the API: {exc}")
         return EXIT_REFUSED
     if args.json:
-        json.dump({"point": args.point, "written": args.value, "value": readback}, out, default=str)
+        json.dump({"point": args.point, "written": _as_json(args.value), "value": readback}, out, default=str)
         out.write("\n")
         return EXIT_OK
-    units = device.register(args.point).get_units()
+    units = register.get_units()
     out.write(f"{args.point} := {args.value} accepted by the API\n")
-    out.write(f"read-back: {args.point} = {show(readback)}{f' {units}' if readback is not None else ''}\n")
+    out.write(f"read-back: {args.point} = {with_units(readback, units)}\n")
     if not same_value(readback, args.value):
         out.write("(the read-back shows the station's state: a shed or clear takes effect once the station applies "
                   "it, which may take a minute; scrape again to see it)\n")
     return EXIT_OK
 
 
+def _as_json(text: str) -> Any:
+    """VALUE as the JSON value it reads as: 6.6 and 50 are numbers, None (or null, or nothing) is null."""
+    if text.strip().lower() in ("", "none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            number = kind(text)
+        except ValueError:
+            continue
+        if number == number and abs(number) != float("inf"):
+            return number
+    return text
+
+
 def _check(args: argparse.Namespace, out: TextIO) -> int:
-    from pydantic import ValidationError
-
-    from .config import load_device_settings
-    from .registry import read_registry_csv, registry_rows, validate_rows
-    from .standalone import build_device, read_config_file, registry_path_for
-    from .exceptions import ConfigError
-
-    problems: list[str] = []
-    settings = None
-    raw: dict[str, Any] | None = None
-    try:
-        raw = read_config_file(args.config)
-        settings = load_device_settings(raw, str(args.config))
-    except ConfigError as exc:
-        problems.extend(exc.problems)
-    if raw is not None and raw.get("driver_type", "chargepoint") != "chargepoint":
-        problems.append(f"{args.config}, key 'driver_type', value {raw['driver_type']!r}: must be \"chargepoint\" "
-                        f"for this driver")
-    registry: Path | None = args.registry
-    if registry is None and raw is not None:
-        try:
-            registry = registry_path_for(args.config, raw)
-        except ConfigError as exc:
-            problems.extend(exc.problems)
-    specs = []
-    if registry is not None:
-        try:
-            specs = validate_rows(registry_rows(read_registry_csv(registry)), str(registry))
-        except ConfigError as exc:
-            problems.extend(exc.problems)
-    else:
-        out.write("registry not checked: the config could not be read (give it with --registry)\n")
-    if not problems and raw is not None and registry is not None:
-        # Finally configure the interface exactly as the platform would (no API call), for what only it checks.
-        try:
-            build_device(raw, read_registry_csv(registry), f"devices/{args.config.stem}")
-        except ConfigError as exc:
-            problems.extend(exc.problems)
-        except ValidationError as exc:
-            problems.extend(_validation_problems(exc, str(args.config)))
-    for problem in problems:
-        out.write(f"problem: {problem}\n")
-    if problems:
-        out.write(f"{len(problems)} problem(s) found\n")
-        return EXIT_REFUSED
-    out.write(f"{args.config}: valid; {registry}: {len(specs)} valid points\n")
-    if not args.online or settings is None:
-        return EXIT_OK
-    return _check_online(settings, specs, out)
-
-
-def _check_online(settings: Any, specs: list[Any], out: TextIO) -> int:
-    from .account import account_for
-    from .client import NO_DATA
-    from .exceptions import ApiError
-
-    client = account_for(settings.account_settings()).client
-    client.get_cpn_instances()  # AuthError / TransportError end the command with exit code 3
-    out.write("credentials accepted by the API\n")
-    try:
-        stations = client.get_stations(settings.station_id)
-    except ApiError as exc:
-        if exc.code != NO_DATA:
-            raise
-        stations = []
-    if not stations:
-        out.write(f"problem: station {settings.station_id} is not visible to this account\n")
-        return EXIT_REFUSED
-    ports = sorted(stations[0].ports)
-    out.write(f"station {settings.station_id} found, port(s) {', '.join(map(str, ports)) or 'none'}\n")
-    missing = sorted({spec.port for spec in specs if spec.port and spec.port not in ports})
-    if missing:
-        names = [spec.point_name for spec in specs if spec.port in missing]
-        out.write(f"note: {len(names)} point(s) name port(s) {', '.join(map(str, missing))}, which the station "
-                  f"lacks; they will read None: {', '.join(names)}\n")
-    return EXIT_OK
+    from .check import run_check
+    return run_check(args, out)
 
 
 def _registry(args: argparse.Namespace, out: TextIO) -> int:
@@ -262,12 +262,16 @@ def _registry(args: argparse.Namespace, out: TextIO) -> int:
 
     from .account import account_for
     from .chargepoint_registers import StationRegister
-    from .config import load_device_settings
+    from .device_files import read_device_config
     from .registry import registry_rows_for
-    from .standalone import build_device, read_config_file
+    from .standalone import build_device
 
-    raw = read_config_file(args.config)
-    settings = load_device_settings(raw, str(args.config))
+    raw, settings = read_device_config(args.config)
+    if args.output:
+        problem = _unwritable(args.output)  # refused before the API is asked anything
+        if problem:
+            fail(f"cannot write {args.output}: {problem}")
+            return EXIT_CONFIG
     # The same shared client the interface uses; an unknown station ends the command (ApiError, exit code 3).
     stations = account_for(settings.account_settings()).client.get_stations(settings.station_id)
     ports = sorted(stations[0].ports) if stations else []
@@ -287,7 +291,7 @@ def _registry(args: argparse.Namespace, out: TextIO) -> int:
     try:
         target = args.output.open("w", newline="", encoding="utf-8") if args.output else out
     except OSError as exc:
-        _fail(f"cannot write {args.output}: {exc.strerror or exc}")
+        fail(f"cannot write {args.output}: {exc.strerror or exc}")
         return EXIT_CONFIG
     try:
         writer = csv.DictWriter(target, fieldnames=list(candidates[0]), lineterminator="\n")
@@ -301,11 +305,21 @@ def _registry(args: argparse.Namespace, out: TextIO) -> int:
     report.write(f"wrote {len(kept)} points for station {settings.station_id} "
                  f"(port(s) {', '.join(map(str, ports)) or 'none'}){where}\n")
     if left_out:
-        reasons = sorted({errors[name] for name in left_out if name in errors})
         report.write(f"left out {len(left_out)} attribute(s) the station does not return: {', '.join(left_out)}\n")
-        for reason in reasons:
-            report.write(f"  because: {reason}\n")
+        for cause in group_errors(device, {name: errors[name] for name in left_out if name in errors}):
+            report.write(f"  because: {cause.describe()}\n")
     return EXIT_OK
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot be written as a file, or None."""
+    if path.is_dir():
+        return "it is a directory"
+    if not path.parent.is_dir():
+        return f"no directory {path.parent}"
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return "permission denied"
+    return None
 
 
 # -- reporting -------------------------------------------------------------------------------------------------
@@ -316,15 +330,6 @@ def _summary(problems: list[str]) -> str:
     if len(lines) == 1:
         return lines[0]
     return f"{len(lines)} problems; the first: {lines[0]} (chargepoint-driver check lists them all)"
-
-
-def _validation_problems(exc: Any, where: str) -> list[str]:
-    # Only the platform's own config models raise these here; their inputs are not echoed (one may be a password).
-    return [f"{where}, key '{'.'.join(map(str, e['loc']))}': {e['msg']}" for e in exc.errors()]
-
-
-def _fail(message: str) -> None:
-    print(" ".join(message.split()), file=sys.stderr)
 
 
 class _KnownNoise(logging.Filter):

@@ -130,7 +130,7 @@ def load_device_settings(raw: dict[str, Any], where: str = "device config") -> D
                 problems.append(f"{where}, key '{field_name}': {message}")
                 continue
             shown = "" if field_name == "password" else f", value {error.get('input')!r}"
-            problems.append(f"{where}, key '{field_name}'{shown}: {error['msg']}")
+            problems.append(f"{where}, key '{field_name}'{shown}: {error['msg'].removeprefix('Value error, ')}")
         raise ConfigError("; ".join(problems), problems=problems) from None
 
 

@@ -1,20 +1,63 @@
-"""``chargepoint-driver demo``: the driver against an embedded simulator, polling, shedding load and clearing it."""
+"""``chargepoint-driver demo``: the driver against an embedded simulator, polling, shedding load and clearing it.
+
+It starts from a device config (``./chargepoint.config``, ``--config``, or the sample shipped in the package) and
+says what it changes for the run: the simulator's address and credentials, and the station when the configured one
+is not in the simulated organisation. The files are never written.
+"""
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from .cli import EXIT_API, EXIT_OK
-from .registry import read_registry_csv, registry_rows_for
-from .standalone import build_device, read_config_file, registry_path_for
-from .terminal import kw_suffix, print_table, show
+from .config import flatten_device_config
+from .console import EXIT_API, EXIT_OK
+from .registry import read_registry_csv
+from .samples import SAMPLE_CONFIG, SAMPLE_REGISTRY
+from .standalone import Device, build_device, read_config_file, registry_path_for
+from .terminal import print_table, show, with_units
 
 DEMO_USERNAME = "demo-license-key"
 DEMO_PASSWORD = "demo-password"
 DEMO_PROPAGATION = 2.0  # seconds the simulated station takes to apply a shed or a clear
 DEMO_SHED_KW = 3.0
+LOCAL_CONFIG = Path("chargepoint.config")
+
+
+@dataclass
+class Start:
+    """The files the demo starts from, and how to name them to the user."""
+
+    raw: dict[str, Any]
+    rows: list[dict[str, str]]
+    config_name: str
+    registry_name: str
+    packaged: bool  # the samples shipped in the package (no config in the current directory)
+
+
+def starting_point(config: Path | None, registry: Path | None) -> Start:
+    """``config`` (which must exist), else ./chargepoint.config when there, else the packaged sample."""
+    packaged = config is None and not LOCAL_CONFIG.exists()
+    path = SAMPLE_CONFIG if packaged else config or LOCAL_CONFIG
+    raw = read_config_file(path)  # ConfigError (exit 2) for a --config that does not exist
+    if registry is None:
+        registry = SAMPLE_REGISTRY if packaged else registry_path_for(path, raw)
+    rows = read_registry_csv(registry)
+    if packaged:
+        return Start(raw, rows, "the sample chargepoint.config shipped with the package",
+                     "its chargepoint.csv" if registry == SAMPLE_REGISTRY else str(registry), True)
+    return Start(raw, rows, str(path), _shown(registry), False)
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current directory when under it."""
+    try:
+        return str(path.absolute().relative_to(Path.cwd().absolute()))
+    except ValueError:
+        return str(path)
 
 
 def run_demo(args: argparse.Namespace, out: TextIO) -> int:
@@ -22,27 +65,23 @@ def run_demo(args: argparse.Namespace, out: TextIO) -> int:
     from chargepoint_simulator import Simulator
 
     started = time.monotonic()
-    if args.config.exists():
-        raw = read_config_file(args.config)
-        registry = args.registry or registry_path_for(args.config, raw)
-        rows = read_registry_csv(registry)
-        source = f"{args.config} + {registry.name if not args.registry else registry}"
-    else:
-        raw = {"driver_config": {}, "driver_type": "chargepoint", "registry_config": "config://chargepoint.csv"}
-        rows = read_registry_csv(args.registry) if args.registry else registry_rows_for([1, 2])
-        source = f"{args.registry or 'the built-in registry'} ({args.config} not found)"
-
+    start = starting_point(args.config, args.registry)
     with Simulator(stations=args.stations, seed=7, username=DEMO_USERNAME, password=DEMO_PASSWORD, port=0,
                    propagation_delay=DEMO_PROPAGATION) as sim:
-        configured = str((raw.get("driver_config") or raw.get("remote_config") or raw).get("stationID", ""))
+        configured = str(flatten_device_config(start.raw).get("stationID") or "").strip()
         station_id = configured if sim.model.has_station(configured) else sim.model.station_ids()[0]
         out.write(f"ChargePoint API simulator listening at {sim.url} ({args.stations} stations, no account needed)\n")
-        # cacheExpiration 0: every poll asks the API, so the demo shows the station's changes as they happen.
-        device = build_device(raw, rows, "devices/demo/cp1", {
-            "stationID": station_id, "username": DEMO_USERNAME, "password": DEMO_PASSWORD, "wsdl": sim.wsdl_url,
-            "cacheExpiration": 0, "timeout": 5})
-        out.write(f"Driver configured from {source}: {len(device.point_names)} points of station {station_id}, "
-                  f"pointed at the simulator\n\n")
+        overrides = {"stationID": station_id, "username": DEMO_USERNAME, "password": DEMO_PASSWORD,
+                     "wsdl": sim.wsdl_url}
+        device = build_device(start.raw, start.rows, "devices/demo/cp1", overrides)
+        out.write(f"Driver configured from {start.config_name} and {start.registry_name}: "
+                  f"{len(device.point_names)} points of station {station_id}. For this run the simulator's address, "
+                  f"username and password replace the config's (no file is changed).\n")
+        if configured and configured != station_id:
+            out.write(f"The config names station {configured}, which the simulated organisation does not have: "
+                      f"the demo uses its station {station_id} instead.\n")
+        expiration = device.interface.settings.cache_expiration
+        out.write(f"cacheExpiration is {expiration:g} s: {_cache_rule(expiration)}\n\n")
         out.flush()
 
         values: dict[str, Any] = {}
@@ -51,25 +90,45 @@ def run_demo(args: argparse.Namespace, out: TextIO) -> int:
                 time.sleep(args.interval)
             calls_before, poll_started = sum(sim.calls.values()), time.monotonic()
             previous, (values, errors) = values, device.scrape()
+            calls = sum(sim.calls.values()) - calls_before
             filled = sum(value is not None for value in values.values())
             out.write(f"[poll {cycle}/{args.cycles}] {len(device.point_names)} points: {filled} with a value, "
-                      f"{len(values) - filled} empty, {len(errors)} errors; "
-                      f"{sum(sim.calls.values()) - calls_before} API calls in {time.monotonic() - poll_started:.2f} s"
-                      f"{_changes(previous, values)}\n")
+                      f"{len(values) - filled} empty, {len(errors)} errors; {calls} API calls"
+                      f"{' (every answer from the cache)' if calls == 0 else ''} in "
+                      f"{time.monotonic() - poll_started:.2f} s{_changes(previous, values)}\n")
             out.flush()
         out.write("\n")
         print_table(device, values, errors, out)
-        status = _demo_shed(device, values, out)
+        # Watching the station apply a write needs reads that ask the API each time: a second device on the same
+        # account (same cache, same client) with cacheExpiration 0.
+        watcher = build_device(start.raw, start.rows, "devices/demo/watch", {**overrides, "cacheExpiration": 0})
+        status = _demo_shed(device, watcher, values, out)
         out.write(f"\nDone in {time.monotonic() - started:.1f} s: {args.cycles} poll(s) and a load shed, "
-                  f"{sum(sim.calls.values())} API calls in all.\n"
-                  "With your own account: put its stationID, username and password (or $CHARGEPOINT_PASSWORD) in "
-                  "chargepoint.config, then\n"
-                  "  chargepoint-driver check chargepoint.config --online\n"
-                  "  chargepoint-driver scrape chargepoint.config\n")
+                  f"{sum(sim.calls.values())} API calls in all.\n{_next_steps(start)}")
     return status
 
 
-def _demo_shed(device: Any, values: dict[str, Any], out: TextIO) -> int:
+def _cache_rule(expiration: float) -> str:
+    static = ("; the inventory and rights are kept for staticExpiration (an hour unless set), and sessions are read "
+              "again only when a port stops charging")
+    if expiration == 0:
+        return f"every poll asks the API for status, load and alarms{static}."
+    return (f"a poll within {expiration:g} s of the API's last answers is served from the cache and makes no API "
+            f"call (answers are shared by every device of the account){static}.")
+
+
+def _next_steps(start: Start) -> str:
+    commands = ("  chargepoint-driver check chargepoint.config --online\n"
+                "  chargepoint-driver scrape chargepoint.config\n")
+    if start.packaged:
+        return ("With your own account: 'chargepoint-driver init' writes this sample chargepoint.config and "
+                "chargepoint.csv here; put your stationID, username and password (or $CHARGEPOINT_PASSWORD) in "
+                "chargepoint.config, then\n" + commands)
+    return (f"With your own account: put its stationID, username and password (or $CHARGEPOINT_PASSWORD) in "
+            f"{start.config_name}, then\n" + commands.replace("chargepoint.config", start.config_name))
+
+
+def _demo_shed(device: Device, watcher: Device, values: dict[str, Any], out: TextIO) -> int:
     """Shed load on one port, show the API accept it, the station apply it, then clear it."""
     loads = {(register.attribute_name, register.port): register.point_name
              for register in device.interface.point_map.values() if register.source.value == "getLoad"}
@@ -86,8 +145,9 @@ def _demo_shed(device: Any, values: dict[str, Any], out: TextIO) -> int:
     readback = device.set(allowed, DEMO_SHED_KW)
     out.write(f"  the API accepted the write (shedLoad); read-back right away: {allowed} = {show(readback)}, "
               f"still the old value.\n  The station applies a shed after a delay (here {DEMO_PROPAGATION:g} s; "
-              f"a real one may take a minute). Reading until it shows:\n")
-    if not _wait_for(device, watched, lambda now: now[allowed] == DEMO_SHED_KW, out):
+              f"a real one may take a minute). Reading every 0.5 s, each read asking the API (cacheExpiration 0), "
+              f"until it shows:\n")
+    if not _wait_for(watcher, watched, lambda now: now[allowed] == DEMO_SHED_KW, out):
         out.write("  the station did not apply the shed in time\n")
         return EXIT_API
 
@@ -102,13 +162,13 @@ def _demo_shed(device: Any, values: dict[str, Any], out: TextIO) -> int:
     readback = device.set(clear, 0)
     out.write(f"  the API accepted the write (clearShedState); read-back right away: {clear} = {show(readback)}, "
               f"still shed.\n  Reading until the station applies the clear:\n")
-    if not _wait_for(device, watched, lambda now: now[allowed] is None, out):
+    if not _wait_for(watcher, watched, lambda now: now[allowed] is None, out):
         out.write("  the station did not clear the shed in time\n")
         return EXIT_API
     return EXIT_OK
 
 
-def _wait_for(device: Any, names: list[str], done: Callable[[dict[str, Any]], bool], out: TextIO,
+def _wait_for(device: Device, names: list[str], done: Callable[[dict[str, Any]], bool], out: TextIO,
               limit: float = 20.0, every: float = 0.5) -> bool:
     """Re-read ``names`` every ``every`` seconds, printing each read, until ``done`` or ``limit`` seconds."""
     topics = [device.topic(name) for name in names]
@@ -118,7 +178,7 @@ def _wait_for(device: Any, names: list[str], done: Callable[[dict[str, Any]], bo
         results, errors = device.interface.get_multiple_points(topics)
         now = {topic[strip:]: results.get(topic) for topic in topics}
         elapsed = time.monotonic() - started
-        shown = ", ".join(f"{name} = {show(now[name])}{kw_suffix(device, name, now[name])}" for name in names)
+        shown = ", ".join(f"{name} = {with_units(now[name], device.register(name).get_units())}" for name in names)
         finished = done(now)
         out.write(f"  {elapsed:4.1f} s  {shown}{'  <- applied by the station' if finished else ''}"
                   f"{'  (' + '; '.join(set(errors.values())) + ')' if errors else ''}\n")

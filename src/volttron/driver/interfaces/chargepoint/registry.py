@@ -1,7 +1,7 @@
 """The registry: CSV rows in, validated point specs out (and the generated registry for a station).
 
 Every row is checked against the attribute tables when the device is configured, and every problem of a file is
-reported at once, each naming the row, column and value and what would be accepted.
+reported at once, each naming the line (as an editor numbers it), column and value and what would be accepted.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from .exceptions import ConfigError, WriteRejected
 
 @dataclass(frozen=True)
 class RegistryRow:
-    """One registry CSV row as text, with its 1-based data-row number for error messages."""
+    """One registry CSV row as text, with the line it is on for error messages (the header is line 1)."""
 
-    row: int
+    line: int
     point_name: str
     attribute_name: str
     port: str = ""
@@ -39,11 +39,11 @@ class RegistryRow:
     }
 
     @classmethod
-    def from_mapping(cls, row: int, values: dict[str, Any]) -> "RegistryRow":
+    def from_mapping(cls, line: int, values: dict[str, Any]) -> "RegistryRow":
         def text(column: str) -> str:
             value = values.get(column)
             return "" if value is None else str(value).strip()
-        return cls(row=row, **{field: text(column) for field, column in cls.COLUMNS.items()})
+        return cls(line=line, **{field: text(column) for field, column in cls.COLUMNS.items()})
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def validate_row(row: RegistryRow, where: str = "registry") -> PointSpec:
     problems: list[str] = []
 
     def problem(column: str, value: str, message: str) -> None:
-        problems.append(f"{where} row {row.row} (point {_show(row.point_name or '?')}), column '{column}', "
+        problems.append(f"{where} line {row.line} (point {_show(row.point_name or '?')}), column '{column}', "
                         f"value {_show(value)}: {message}")
 
     if not row.point_name:
@@ -176,10 +176,11 @@ def validate_rows(rows: Iterable[RegistryRow], where: str = "registry") -> list[
             problems.extend(exc.problems)
         if row.point_name:
             if row.point_name in seen:
-                problems.append(f"{where} row {row.row}, column 'Volttron Point Name', value {_show(row.point_name)}: "
-                                f"duplicate of row {seen[row.point_name]}; point names must be unique")
+                problems.append(f"{where} line {row.line}, column 'Volttron Point Name', value "
+                                f"{_show(row.point_name)}: duplicate of line {seen[row.point_name]}; point names must "
+                                f"be unique")
             else:
-                seen[row.point_name] = row.row
+                seen[row.point_name] = row.line
     if problems:
         raise ConfigError(f"{len(problems)} problem(s) in {where}:\n  " + "\n  ".join(problems), problems=problems)
     if not specs:
@@ -252,8 +253,12 @@ def _cell(value: Any) -> Any:
 
 
 def registry_rows(rows: list[dict[str, Any]]) -> list[RegistryRow]:
-    """Number the rows (1-based, header excluded) so errors can point at them."""
-    return [RegistryRow.from_mapping(index, row) for index, row in enumerate(rows, start=1)]
+    """Number the rows by the line an editor shows them on (the header is line 1), so errors can point at them.
+
+    The rows come as dicts (from the platform's config store, or :func:`parse_registry_csv`), so the count assumes
+    one line per row, as spreadsheets save a registry.
+    """
+    return [RegistryRow.from_mapping(line, row) for line, row in enumerate(rows, start=2)]
 
 
 # -- the generated registry ----------------------------------------------------------------------------------------

@@ -59,6 +59,9 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         raw = json.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise ConfigError(f"cannot read device config {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"device config {path} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at offset "
+                          f"{exc.start}") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"device config {path} is not valid JSON: line {exc.lineno}, column {exc.colno}: "
                           f"{exc.msg}") from exc
@@ -74,7 +77,7 @@ def registry_path_for(config_path: str | Path, raw: dict[str, Any]) -> Path:
         raise ConfigError(f"device config {config_path}: 'registry_config' must name the registry, e.g. "
                           f"\"config://chargepoint.csv\" (or pass --registry)")
     name = reference.removeprefix("config://")
-    return Path(config_path).resolve().parent / name
+    return Path(config_path).absolute().parent / name  # beside the file as named, also when it is a symlink
 
 
 def split_config(raw: dict[str, Any]) -> dict[str, Any]:
