@@ -71,6 +71,12 @@ class SoapFault(ChargePointError):
 class AuthError(SoapFault):
     """The API refused the username/password (WS-Security UsernameToken)."""
 
+    def __init__(self, faultcode: str | None, faultstring: str | None, *, operation: str = "") -> None:
+        super().__init__(faultcode, faultstring, operation=operation)
+        where = f"{operation}: " if operation else ""
+        self.args = (f"{where}the API refused the credentials (username or password): SOAP fault "
+                     f"{faultcode or '?'}: {faultstring or '(no text)'}",)
+
 
 class ApiError(ChargePointError):
     """An answer whose responseCode is not 100 (success)."""

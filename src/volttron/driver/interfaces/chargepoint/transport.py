@@ -22,7 +22,8 @@ from xml.sax.saxutils import escape
 from suds.transport import Reply, Request, Transport
 
 from .config import DEFAULT_MAX_RESPONSE_BYTES
-from .exceptions import MalformedResponse
+from .exceptions import MalformedResponse, TransportError
+from .redaction import Redactor, xml_encoding
 
 _log = logging.getLogger(__name__)
 
@@ -33,31 +34,25 @@ _BODY_OPEN = re.compile(rb"<(?:([\w.-]+):)?Body[\s>]")
 _HEADER_EMPTY = re.compile(rb"<(?:([\w.-]+):)?Header\s*/>")
 # SOAP 1.1 forbids a DTD in a message; refusing one also shuts out entity-expansion and external-entity tricks.
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+LOGGED_CHARACTERS = 4000  # of each envelope and answer logged at DEBUG
 
 
 class Credentials:
     """Username and password; the password never appears in repr, str or pickles of this object."""
 
-    __slots__ = ("username", "_password")
+    __slots__ = ("username", "_password", "redact")
 
     def __init__(self, username: str, password: str) -> None:
         self.username = username
         self._password = password
+        # Removes the password, in any spelling a server could quote it back in, from a text.
+        self.redact = Redactor(password, username)
 
     def security_header(self) -> bytes:
         return (f'<wsse:Security xmlns:wsse="{_WSSE_NS}"><wsse:UsernameToken>'
                 f"<wsse:Username>{escape(self.username)}</wsse:Username>"
                 f'<wsse:Password Type="{_PASSWORD_TEXT}">{escape(self._password)}</wsse:Password>'
                 "</wsse:UsernameToken></wsse:Security>").encode("utf-8")
-
-    def redact(self, text: str) -> str:
-        """Remove the password from text that might echo it (e.g. an error body)."""
-        if not self._password:
-            return text
-        escaped = escape(self._password)
-        for form in {self._password, escaped, escape(escaped)}:  # as sent, and quoted back in an XML answer
-            text = text.replace(form, "***")
-        return text
 
     def __repr__(self) -> str:
         return f"Credentials(username={self.username!r}, password=***)"
@@ -93,7 +88,18 @@ def _has_dtd(body: bytes) -> bool:
 
 def ssl_context(ca_file: str | None) -> ssl.SSLContext:
     """Certificate verification is always on; ``ca_file`` pins a CA bundle instead of the system store."""
-    return ssl.create_default_context(cafile=ca_file)
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:  # configuration checks the file; it may have gone since
+        raise TransportError(f"caFile {ca_file}: cannot load it as a PEM CA bundle "
+                             f"({exc.strerror or exc})") from None
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Refuse 3xx answers: the API must answer at the configured address (urllib follows redirects by default)."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
+        return None  # urllib then raises the 3xx answer as an HTTPError, which the client names as a redirect
 
 
 class BoundedTransport(Transport):
@@ -105,7 +111,8 @@ class BoundedTransport(Transport):
         self.credentials = credentials
         self.timeout = timeout
         self.max_response_bytes = max_response_bytes
-        self._opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=ssl_context(ca_file)))
+        self._opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=ssl_context(ca_file)),
+                                                   _NoRedirects())
 
     def open(self, request: Request) -> Any:
         """Fetch a WSDL or schema document (http, https or file URL); failures raise as urllib raises them."""
@@ -124,8 +131,9 @@ class BoundedTransport(Transport):
         headers = dict(request.headers)
         headers = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in headers.items()}
         if _log.isEnabledFor(logging.DEBUG):
-            _log.debug("POST %s SOAPAction=%s\n%s", url, headers.get("SOAPAction"), request.message.decode(
-                "utf-8", "replace"))
+            envelope = request.message.decode("utf-8", "replace")  # holds no credentials (added below, late)
+            _log.debug("POST %s SOAPAction=%s\n%s", url, headers.get("SOAPAction"),
+                       self._redact_window(envelope))
         u2request = urllib.request.Request(url, data=message, headers=headers, method="POST")
         try:
             with self._opener.open(u2request, timeout=self.timeout) as fp:
@@ -147,7 +155,18 @@ class BoundedTransport(Transport):
 
     def _log_reply(self, status: int, body: bytes) -> None:
         if _log.isEnabledFor(logging.DEBUG):
-            text = body.decode("utf-8", "replace")
-            if self.credentials is not None:
-                text = self.credentials.redact(text)
-            _log.debug("reply HTTP %s\n%s", status, text)
+            _log.debug("reply HTTP %s (%d bytes)\n%s", status, len(body), self._redact_window(_decoded_head(body)))
+
+    def _redact_window(self, text: str) -> str:
+        if self.credentials is None:
+            return text if len(text) <= LOGGED_CHARACTERS else text[:LOGGED_CHARACTERS] + "..."
+        return self.credentials.redact.shortened(text, LOGGED_CHARACTERS)
+
+
+def _decoded_head(body: bytes) -> str:
+    """The start of an answer as text, decoded as the answer says it is encoded (so redaction sees characters)."""
+    head = body[:8 * LOGGED_CHARACTERS]
+    try:
+        return head.decode(xml_encoding(head), "replace")
+    except LookupError:
+        return head.decode("utf-8", "replace")
