@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
+import weakref
+from collections import Counter
 from typing import Any, Callable, Hashable, Iterable
 
 import gevent
@@ -23,6 +26,7 @@ from .client import NO_DATA, ChargePointClient
 from .config import AccountSettings
 from .exceptions import ApiError, ApiTimeout, ChargePointError, TransportError, WriteRejected
 from .models import Source, StationInfo, StationLoad, WriteAction, WriteOperation
+from .redaction import Redactor
 
 _log = logging.getLogger(__name__)
 
@@ -54,7 +58,10 @@ class Account:
         self._client_lock = RLock()
         self.cache = ResponseCache(clock=clock)
         self.backoff = Backoff(Source, self.username_hint, base=backoff_base, maximum=backoff_max, clock=clock)
-        self._stations: set[str] = set()  # stations of the devices configured on this account
+        # Stations of the devices configured on this account, with how many devices read each.
+        self._stations: Counter[str] = Counter()
+        self._redact = Redactor(settings.password, settings.username)
+        self._unexpected_seen: set[tuple[Source, str]] = set()
         self._sessions = SessionHistory()
         self._org_size: int | None = None  # stations in the organisation, once an org-wide inventory was read
         self._groups: dict[str, list[str]] = {}  # station -> ids of the groups it belongs to
@@ -98,9 +105,20 @@ class Account:
 
     # -- device registration ---------------------------------------------------------------------------------------
 
-    def register(self, station_id: str) -> None:
-        """Include a configured device's station in batched requests."""
-        self._stations.add(station_id)
+    def register(self, station_id: str, member: object | None = None) -> None:
+        """Include a configured device's station in batched requests, while ``member`` (its interface) lives.
+
+        The platform drops a removed device's interface without telling it; its station then leaves the batches.
+        Without a member the station stays for the account's life.
+        """
+        self._stations[station_id] += 1
+        if member is not None:
+            weakref.finalize(member, self._leave, station_id)
+
+    def _leave(self, station_id: str) -> None:
+        self._stations[station_id] -= 1
+        if self._stations[station_id] <= 0:
+            del self._stations[station_id]
 
     @property
     def stations(self) -> list[str]:
@@ -150,6 +168,17 @@ class Account:
             return self.read(source, station_id, max_age)
         except ChargePointError as exc:
             return exc
+        except Exception as exc:  # a failure nobody foresaw: an error of these points, never a crash
+            return self._unexpected(source, exc)
+
+    def _unexpected(self, source: Source, exc: Exception) -> ChargePointError:
+        """The error the points get for an unforeseen exception, logged once per source and kind of exception."""
+        message = self._redact(f"{source.value}: failed unexpectedly ({exc!r})")
+        if (source, type(exc).__name__) not in self._unexpected_seen:
+            self._unexpected_seen.add((source, type(exc).__name__))
+            _log.error("ChargePoint API for %s: %s (said once)", self.username_hint, message)
+            _log.debug("%s", self._redact("".join(traceback.format_exception(exc))))
+        return ChargePointError(message)
 
     def read(self, source: Source, station_id: str, max_age: float) -> Any:
         """The data of one source for one station, from the cache when younger than ``max_age`` seconds."""
@@ -282,13 +311,17 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
-_accounts: dict[tuple[Hashable, ...], Account] = {}
+# Held by their devices' interfaces only: an account whose devices are all gone is dropped.
+_accounts: weakref.WeakValueDictionary[tuple[Hashable, ...], Account] = weakref.WeakValueDictionary()
 _accounts_lock = RLock()
 
 
 def account_for(settings: AccountSettings, factory: Callable[[AccountSettings], ChargePointClient] | None = None,
                 *, batching: bool = True) -> Account:
-    """The process-wide Account for these settings, created on first use (``batching`` applies then)."""
+    """The process-wide Account for these settings, created on first use (``batching`` applies then).
+
+    It lives as long as something (a device's interface) holds it.
+    """
     key = settings.key()
     with _accounts_lock:
         account = _accounts.get(key)

@@ -5,6 +5,7 @@
     ChargePointError
     ├── ConfigError            a device config or registry row is wrong (names file, row, column, value)
     ├── WriteRejected          a write refused before any API call (names point, value, what is accepted)
+    ├── BadValue               a value read does not convert to its point's Type (names point, value, Type)
     ├── TransportError         the API could not be reached or answered unusably
     │   ├── ApiTimeout         no complete answer within the configured timeout
     │   ├── MalformedResponse  the answer was not a readable SOAP document (or was too large)
@@ -35,6 +36,10 @@ class ConfigError(ChargePointError, ValueError):
 
 class WriteRejected(ChargePointError, ValueError):
     """A write refused by the driver itself, before anything was sent to the API."""
+
+
+class BadValue(ChargePointError, ValueError):
+    """A value the API sent that cannot be published as the Type its point declares; an error of that point only."""
 
 
 class TransportError(ChargePointError):

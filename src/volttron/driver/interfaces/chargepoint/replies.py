@@ -16,14 +16,13 @@ field; a record without the key it is filed under (a station ID, a port number) 
 from __future__ import annotations
 
 import logging
-import math
-import re
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator, TypeVar
 from xml.etree import ElementTree
 
 import gevent
 
+from .conversions import to_float, to_int
 from .exceptions import MalformedResponse
 from .models import (Alarm, PortInfo, PortLoad, PortStatus, Pricing, RightsEntry, Session, StationInfo,
                      StationLoad)
@@ -143,28 +142,26 @@ def paced(items: Iterable[T]) -> Iterator[T]:
 
 # -- field values --------------------------------------------------------------------------------------------------
 
-_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_INTEGER = re.compile(r"[+-]?\d{1,19}")
 _INT_LIMIT = 2 ** 63  # the API's integers are xsd:int or xsd:long
 
 
 def as_float(value: str | None) -> float | None:
     """A finite decimal number, else None (NaN, infinity and overflows are not values)."""
-    if value is None or not _DECIMAL.fullmatch(value):
+    try:
+        return None if value is None else to_float(value)
+    except ValueError:
         return None
-    number = float(value)
-    return number if math.isfinite(number) else None
 
 
 def as_int(value: str | None) -> int | None:
     """A whole number within 64 bits (``2`` or ``2.0``), else None."""
-    if value is None:
+    if value is None or len(value) > 40:
         return None
-    if _INTEGER.fullmatch(value):
-        number = int(value)
-    else:
+    try:
+        number = to_int(value)
+    except ValueError:
         real = as_float(value)
-        if real is None or real != int(real):
+        if real is None or not real.is_integer():
             return None
         number = int(real)
     return number if -_INT_LIMIT <= number < _INT_LIMIT else None
