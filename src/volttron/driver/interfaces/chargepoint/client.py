@@ -103,6 +103,7 @@ class ChargePointClient:
         self.timeout = float(timeout)
         self.wsdl = wsdl_url(wsdl)
         self._credentials = Credentials(username, password)
+        self._reported = replies.Reported()  # unreadable fields already logged, so each is said once
         if endpoint is None and self.wsdl == BUNDLED_WSDL.resolve().as_uri():
             endpoint = PRODUCTION_ENDPOINT
         # Polls of many devices must not open hundreds of connections to the API at once.
@@ -207,7 +208,7 @@ class ChargePointClient:
         return replies.stations(self._paged(
             "getStations", lambda start: {"searchQuery": {**query, "startRecord": start,
                                                           "numStations": STATIONS_PAGE}},
-            "stationData", "moreFlag", expected=1 if station_id else None))
+            "stationData", "moreFlag", expected=1 if station_id else None), self._reported)
 
     def get_station_status(self, station_ids: list[str]) -> dict[str, dict[int, PortStatus]]:
         """Port status of the given stations, keyed by station then port number."""
@@ -219,7 +220,7 @@ class ChargePointClient:
             result.update(replies.port_statuses(self._paged(
                 "getStationStatus", lambda start: {"searchQuery": {**query, "startRecord": start,
                                                                    "numStations": STATIONS_PAGE}},
-                "stationData", "moreFlag", expected=len(chunk))))
+                "stationData", "moreFlag", expected=len(chunk)), self._reported))
         return result
 
     def get_load(self, station_id: str | None = None, sg_id: int | None = None) -> dict[str, StationLoad]:
@@ -227,7 +228,7 @@ class ChargePointClient:
         query: dict[str, Any] = {"stationID": station_id} if station_id else {"sgID": sg_id}
         reply = self._call("getLoad", searchQuery=query)
         self._checked("getLoad", reply)
-        return replies.station_loads(reply)
+        return replies.station_loads(reply, self._reported)
 
     def get_alarms(self, station_id: str | None = None) -> dict[str, list[Alarm]]:
         """Every uncleared alarm of one station or of the account, keyed by station (code 153 = none)."""
@@ -235,7 +236,7 @@ class ChargePointClient:
         return replies.alarms(self._paged(
             "getAlarms", lambda start: {"searchQuery": {**query, "startRecord": start,
                                                         "numTransactions": ALARMS_PAGE}},
-            "Alarms", "moreFlag", ok=(NO_ALARMS,)))
+            "Alarms", "moreFlag", ok=(NO_ALARMS,)), self._reported)
 
     def get_station_rights(self, station_id: str | None = None) -> dict[str, list[RightsEntry]]:
         """Rights profiles per station group, keyed by station."""
@@ -254,7 +255,7 @@ class ChargePointClient:
             query["fromTimeStamp"] = since.astimezone(timezone.utc).replace(tzinfo=None)
         return replies.sessions(self._paged(
             "getChargingSessionData", lambda start: {"searchQuery": {**query, "startRecord": start}},
-            "ChargingSessionData", "MoreFlag", ok=(NO_SESSIONS, NO_DATA)))
+            "ChargingSessionData", "MoreFlag", ok=(NO_SESSIONS, NO_DATA)), self._reported)
 
     def get_cpn_instances(self) -> list[dict[str, str | None]]:
         """The ChargePoint networks the account sees; a cheap way to check credentials."""

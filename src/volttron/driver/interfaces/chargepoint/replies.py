@@ -5,8 +5,9 @@ getStations answer (schema lookups for every element), ElementTree an order of m
 for hundreds of stations stay cheap. suds still builds every request from the WSDL.
 
 An answer is parsed in chunks with a pause between them, so that the call's timeout can fire and other greenlets
-run while a large answer is read, and only after counting its markup: at most :data:`MAX_TAGS` tags and
-:data:`MAX_ATTRIBUTES` attributes, which with the transport's byte cap bounds the memory one answer can cost.
+run while a large answer is read, and only after counting its markup: at most :data:`MAX_TAGS` tags,
+:data:`MAX_ATTRIBUTES` attributes and no text or tag longer than :data:`MAX_RUN` bytes, which with the transport's
+byte cap bounds the time and memory one answer can cost.
 Children count only in no namespace or the service's namespace, so an element of another namespace with a known
 local name cannot stand in for the real one. A field the answer leaves out or leaves empty reads None, and so does
 one that does not parse as its type (NaN, infinity, an overflow, garbage), which is logged once per station and
@@ -16,6 +17,7 @@ field; a record without the key it is filed under (a station ID, a port number) 
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator, TypeVar
 from xml.etree import ElementTree
@@ -35,15 +37,20 @@ SERVICE_NS = "urn:dictionary:com.chargepoint.webservices"
 # The largest real answers (a 500-station getStations page) hold about 70,000 tags and a handful of attributes.
 MAX_TAGS = 200_000
 MAX_ATTRIBUTES = 50_000
-CHUNK_BYTES = 1024 * 1024  # fed to the parser at once; larger chunks would hold the hub longer
+MAX_RUN = 1024 * 1024  # bytes from one "<" to the next: the longest text or tag (expat re-reads unfinished ones)
+# Linear: each match attempt starts at a "<" and stops at the next one.
+_LONG_RUN = re.compile(b"<[^<]{%d}" % MAX_RUN)
+# Bytes fed to the parser at once: small first, so that common answers pause often, then doubling up to a size
+# that one feed parses in well under a tenth of a second.
+FIRST_CHUNK, LARGEST_CHUNK = 64 * 1024, 2 * 1024 * 1024
 PACE = 200  # records mapped between two pauses
 
 T = TypeVar("T")
 
 
 def pause() -> None:
-    """Let other greenlets (and a pending timeout) run."""
-    gevent.sleep(0)
+    """Let other greenlets, and a pending timeout, run: a whole turn of the event loop (``sleep(0)`` is not one)."""
+    gevent.sleep(0.001)
 
 
 class Node:
@@ -125,11 +132,16 @@ def parse(body: bytes, operation: str) -> ElementTree.Element:
         raise MalformedResponse(f"{operation}: the answer has more than {MAX_TAGS} tags; refused")
     if attributes > MAX_ATTRIBUTES:
         raise MalformedResponse(f"{operation}: the answer has more than {MAX_ATTRIBUTES} attributes; refused")
+    if _LONG_RUN.search(body):
+        raise MalformedResponse(f"{operation}: the answer has a text or tag longer than {MAX_RUN} bytes; refused")
     parser = ElementTree.XMLParser()
-    for start in range(0, len(body), CHUNK_BYTES):
-        parser.feed(body[start:start + CHUNK_BYTES])
+    start, size = 0, FIRST_CHUNK
+    while True:
+        parser.feed(body[start:start + size])
+        start, size = start + size, min(2 * size, LARGEST_CHUNK)
+        if start >= len(body):
+            return parser.close()
         pause()
-    return parser.close()
 
 
 def paced(items: Iterable[T]) -> Iterator[T]:
@@ -184,8 +196,9 @@ def as_datetime(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-class _Reported:
-    """(station, field) pairs already logged as unreadable; bounded, so a hostile answer cannot grow it forever."""
+class Reported:
+    """(station, field) pairs already logged as unreadable (one per client); bounded, so that a hostile answer
+    cannot grow it forever."""
 
     LIMIT = 10_000
 
@@ -201,16 +214,17 @@ class _Reported:
         return True
 
 
-_reported = _Reported()
+_reported = Reported()  # for callers that keep no record of their own
 
 
 class Fields:
     """Typed reads of one station's fields: a value that does not parse reads None and is logged once."""
 
-    __slots__ = ("station",)
+    __slots__ = ("station", "reported")
 
-    def __init__(self, station: str) -> None:
+    def __init__(self, station: str, reported: Reported | None = None) -> None:
         self.station = station
+        self.reported = reported or _reported
 
     def float(self, node: Node | None, name: str) -> float | None:
         return self._typed(node, name, as_float, "number")
@@ -229,7 +243,7 @@ class Fields:
         if text is None:
             return None
         value = parse(text)
-        if value is None and _reported.first_time((self.station, name)):
+        if value is None and self.reported.first_time((self.station, name)):
             shown = repr(text if len(text) <= 40 else text[:40] + "...")
             _log.warning("station %s: %s %s is not a %s; it reads None (said once per station and field)",
                          self.station, name, shown, kind)
@@ -253,12 +267,12 @@ def _by_station(records: Iterable[Node]) -> Iterator[tuple[str, Node]]:
             yield station_id, record
 
 
-def station_info(record: Node) -> StationInfo | None:
+def station_info(record: Node, reported: Reported | None = None) -> StationInfo | None:
     """One stationDataExtended record of getStations; None without a stationID."""
     station_id = record.text("stationID")
     if station_id is None:
         return None
-    f = Fields(station_id)
+    f = Fields(station_id, reported)
     ports = {}
     for number, port in _ports(record, f):
         geo = port.first("Geo")
@@ -316,24 +330,24 @@ def station_info(record: Node) -> StationInfo | None:
     )
 
 
-def stations(records: Iterable[Node]) -> list[StationInfo]:
+def stations(records: Iterable[Node], reported: Reported | None = None) -> list[StationInfo]:
     """getStations' stationData records."""
-    return [info for info in map(station_info, paced(records)) if info is not None]
+    return [info for info in (station_info(r, reported) for r in paced(records)) if info is not None]
 
 
-def _port_status(station_id: str, record: Node) -> dict[int, PortStatus]:
-    f = Fields(station_id)
+def _port_status(station_id: str, record: Node, reported: Reported | None) -> dict[int, PortStatus]:
+    f = Fields(station_id, reported)
     return {number: PortStatus(number, port.text("Status"), f.datetime(port, "TimeStamp"))
             for number, port in _ports(record, f)}
 
 
-def port_statuses(records: Iterable[Node]) -> dict[str, dict[int, PortStatus]]:
+def port_statuses(records: Iterable[Node], reported: Reported | None = None) -> dict[str, dict[int, PortStatus]]:
     """getStationStatus' stationData records: port status by station, then port number."""
-    return {station_id: _port_status(station_id, record) for station_id, record in _by_station(records)}
+    return {station_id: _port_status(station_id, record, reported) for station_id, record in _by_station(records)}
 
 
-def _station_load(station_id: str, record: Node) -> StationLoad:
-    f = Fields(station_id)
+def _station_load(station_id: str, record: Node, reported: Reported | None) -> StationLoad:
+    f = Fields(station_id, reported)
     ports = {number: PortLoad(
                 port_number=number,
                 port_load=f.float(port, "portLoad"),
@@ -346,22 +360,23 @@ def _station_load(station_id: str, record: Node) -> StationLoad:
     return StationLoad(station_id, f.float(record, "stationLoad"), ports)
 
 
-def station_loads(reply: Node) -> dict[str, StationLoad]:
+def station_loads(reply: Node, reported: Reported | None = None) -> dict[str, StationLoad]:
     """A getLoad answer: kW and shed state by station."""
-    return {station_id: _station_load(station_id, record)
+    return {station_id: _station_load(station_id, record, reported)
             for station_id, record in _by_station(reply.all("stationData"))}
 
 
-def _grouped(records: Iterable[Node], make: Callable[[str, Node], T]) -> dict[str, list[T]]:
+def _grouped(records: Iterable[Node], make: Callable[[str, Node, Reported | None], T],
+             reported: Reported | None) -> dict[str, list[T]]:
     """One value per record, listed under the record's station in the order the API sent them."""
     result: dict[str, list[T]] = {}
     for station_id, record in _by_station(records):
-        result.setdefault(station_id, []).append(make(station_id, record))
+        result.setdefault(station_id, []).append(make(station_id, record, reported))
     return result
 
 
-def _alarm(station_id: str, record: Node) -> Alarm:
-    f = Fields(station_id)
+def _alarm(station_id: str, record: Node, reported: Reported | None) -> Alarm:
+    f = Fields(station_id, reported)
     return Alarm(station_id=station_id,
                  port_number=f.int(record, "portNumber") or None,  # empty: a station-wide alarm
                  alarm_type=record.text("alarmType"),
@@ -369,9 +384,9 @@ def _alarm(station_id: str, record: Node) -> Alarm:
                  record_number=f.int(record, "recordNumber"))
 
 
-def alarms(records: Iterable[Node]) -> dict[str, list[Alarm]]:
+def alarms(records: Iterable[Node], reported: Reported | None = None) -> dict[str, list[Alarm]]:
     """getAlarms' Alarms records by station."""
-    return _grouped(records, _alarm)
+    return _grouped(records, _alarm, reported)
 
 
 def rights_records(block: Node) -> int:
@@ -389,8 +404,8 @@ def station_rights(blocks: Iterable[Node]) -> dict[str, list[RightsEntry]]:
     return result
 
 
-def _session(station_id: str, record: Node) -> Session:
-    f = Fields(station_id)
+def _session(station_id: str, record: Node, reported: Reported | None) -> Session:
+    f = Fields(station_id, reported)
     return Session(station_id=station_id,
                    port_number=f.int(record, "portNumber"),
                    session_id=record.text("sessionID"),
@@ -401,9 +416,9 @@ def _session(station_id: str, record: Node) -> Session:
                    credential_id=record.text("credentialID"))
 
 
-def sessions(records: Iterable[Node]) -> dict[str, list[Session]]:
+def sessions(records: Iterable[Node], reported: Reported | None = None) -> dict[str, list[Session]]:
     """getChargingSessionData's records by station."""
-    return _grouped(records, _session)
+    return _grouped(records, _session, reported)
 
 
 def cpn_instances(reply: Node) -> list[dict[str, str | None]]:
