@@ -9,7 +9,7 @@ import weakref
 
 import pytest
 
-from cp_reliability import points_reading
+from cp_reliability import HostileApi, points_reading, xml_reply
 from volttron.driver.interfaces.chargepoint import replies
 from volttron.driver.interfaces.chargepoint.account import Account
 
@@ -76,3 +76,23 @@ def test_an_unforeseen_failure_is_an_error_of_its_points_said_once(sim, make_dev
     assert len(said) == 1 and "ZeroDivisionError" in said[0].getMessage()
     assert any("Traceback" in r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG)
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_station_left_out_of_a_batched_answer_is_an_error_of_its_points_on_every_poll(sim, make_device) -> None:
+    first, second = sim.model.station_ids()[:2]
+    with HostileApi(sim) as api:
+        def without_second(operation: str, status: str, body: bytes) -> object:
+            if operation != "getStationStatus":
+                return None
+            start = body.index(f"<stationData><stationID>{second}".encode())
+            return xml_reply(body[:start] + body[body.index(b"</stationData>", start) + 14:])
+
+        api.tamper = without_second
+        fleet = [make_device(sid, name=f"cp{i}", bundled=True, endpoint=api.endpoint, cacheExpiration=30)
+                 for i, sid in enumerate((first, second))]
+        status = points_reading(fleet[1], ["getStationStatus"])
+        for _ in range(3):  # the first poll asks; the later ones find the answer in the cache
+            polls = [device.scrape() for device in fleet]
+            assert polls[0][1] == {}
+            assert set(polls[1][1]) == status and all(f"station {second} not found" in e
+                                                       for e in polls[1][1].values())

@@ -145,8 +145,8 @@ class Account:
         pending: dict[Source, gevent.Greenlet] = {}
         for source in sources:
             hit, value = self.cache.get((source, station_id), max_age)
-            if hit:
-                results[source] = _unwrap(value)
+            if hit:  # a cached "not found" is this poll's error too, as a value like every other failure
+                results[source] = value.error if isinstance(value, _NotFound) else value
             else:
                 pending[source] = gevent.spawn(self._read_or_error, source, station_id, max_age)
         if pending:
