@@ -13,6 +13,7 @@ import base64
 import html
 import logging
 import re
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -22,8 +23,10 @@ import pytest
 from cp_reliability import (USERNAME, CraftedServer, HostileApi, Records, finished_within, points_reading, shows,
                             start_simulator, xml_reply)
 from volttron.driver.interfaces.chargepoint.account import POLL_MARGIN
+from volttron.driver.interfaces.chargepoint.client import ChargePointClient
 from volttron.driver.interfaces.chargepoint.exceptions import ChargePointError
 from volttron.driver.interfaces.chargepoint.replies import MAX_RUN, MAX_TAGS
+from volttron.driver.interfaces.chargepoint.transport import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_TAGS
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -319,3 +322,24 @@ def test_a_redirect_is_not_followed(hostile, device) -> None:
     load = points_reading(device, ["getLoad"])
     assert set(errors) == load and all(f"redirect (HTTP 302 to {elsewhere.url}/api)" in e for e in errors.values())
     assert elsewhere.requests == []
+
+
+# id -> (what a hostile server answers for the WSDL, what the refusal says)
+BAD_WSDLS = {
+    "a redirect": (("302 Found", [("Location", "http://127.0.0.1:9/other.wsdl")], [b""]),
+                   "WSDL: the server answered with a redirect (HTTP 302 to http://127.0.0.1:9/other.wsdl)"),
+    "larger than a WSDL can be": (xml_reply(b"<d>" + b"x" * (5 * 1024 * 1024) + b"</d>"),
+                                  f"larger than the cap of {MAX_DOCUMENT_BYTES} bytes"),
+    "more tags than a WSDL has": (xml_reply(b"<d>" + b"<x/>" * (MAX_DOCUMENT_TAGS + 1) + b"</d>"),
+                                  f"more than {MAX_DOCUMENT_TAGS} tags"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_WSDLS))
+def test_a_hostile_wsdl_download_is_refused_in_time(case) -> None:
+    answer, says = BAD_WSDLS[case]
+    with CraftedServer(lambda environ, body: answer) as server:
+        started = time.monotonic()
+        with pytest.raises(ChargePointError) as refused:
+            ChargePointClient(USERNAME, PASSWORD, wsdl=f"{server.url}/api.wsdl", timeout=TIMEOUT)
+    assert says in str(refused.value) and time.monotonic() - started < TIMEOUT + 1

@@ -35,6 +35,10 @@ _HEADER_EMPTY = re.compile(rb"<(?:([\w.-]+):)?Header\s*/>")
 # SOAP 1.1 forbids a DTD in a message; refusing one also shuts out entity-expansion and external-entity tricks.
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 LOGGED_CHARACTERS = 4000  # of each envelope and answer logged at DEBUG
+# A WSDL or schema fetched over HTTP: suds parses it in one go, element by element in Python, so it is held to
+# about thirty times ChargePoint's published WSDL (109 kB, 1,700 tags).
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+MAX_DOCUMENT_TAGS = 50_000
 
 
 class Credentials:
@@ -120,7 +124,10 @@ class BoundedTransport(Transport):
         if url.startswith("file:"):
             return BytesIO(Path(url2pathname(url[len("file:"):])).read_bytes())
         with self._opener.open(urllib.request.Request(url), timeout=self.timeout) as fp:
-            return BytesIO(self._read(fp))
+            document = self._read(fp, min(self.max_response_bytes, MAX_DOCUMENT_BYTES))
+        if document.count(b"<") > MAX_DOCUMENT_TAGS:
+            raise MalformedResponse(f"{url}: more than {MAX_DOCUMENT_TAGS} tags, far more than a WSDL has; refused")
+        return BytesIO(document)
 
     def send(self, request: Request) -> Reply:
         """POST one envelope; any HTTP status comes back as a Reply (connection failures raise)."""
@@ -145,10 +152,11 @@ class BoundedTransport(Transport):
         self._log_reply(status, body)
         return Reply(status, reply_headers, body)
 
-    def _read(self, fp: Any) -> bytes:
-        body = fp.read(self.max_response_bytes + 1)
-        if len(body) > self.max_response_bytes:
-            raise MalformedResponse(f"response larger than the cap of {self.max_response_bytes} bytes; refused")
+    def _read(self, fp: Any, cap: int | None = None) -> bytes:
+        cap = self.max_response_bytes if cap is None else cap
+        body = fp.read(cap + 1)
+        if len(body) > cap:
+            raise MalformedResponse(f"response larger than the cap of {cap} bytes; refused")
         if _has_dtd(body):
             raise MalformedResponse("response contains a DTD or entity declaration, which SOAP forbids; refused")
         return body
