@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -51,6 +52,25 @@ def start_simulator(port: int = 0, **options: Any) -> Any:
     settings = {"stations": 4, "seed": 11, "username": USERNAME, "password": PASSWORD,
                 "clock": SimClock(start=FROZEN, scale=0), **options}
     return Simulator(port=port, **settings).start()
+
+
+def break_simulator(sim: Any, kind: str, operations: list[str], rng: Any, timeout: float) -> None:
+    """Clear earlier faults, then break the simulator in one of its own ways for ``operations``.
+
+    ``kind``: none, http500, soap_fault, malformed, truncate, empty, code (a random response code), auth (the
+    password changed on the API's side), latency (past ``timeout``) or blackhole.
+    """
+    sim.faults.clear()
+    sim.app.password = PASSWORD
+    if kind == "code":
+        for operation in operations:
+            sim.faults.force_code(operation, rng.choice([101, 102, 136, 153, 999]))
+    elif kind == "auth":
+        sim.app.password = "rotated-by-someone-else"
+    elif kind != "none":
+        setting = {"http500": ("http500_rate", 1.0), "soap_fault": ("soap_fault_rate", 1.0),
+                   "latency": ("latency_ms", timeout * 1000 + 300)}.get(kind, (kind, True))
+        sim.faults.update({setting[0]: setting[1], "operations": operations})
 
 
 def count_calls(client: Any) -> dict[str, int]:
@@ -166,6 +186,23 @@ class Records(logging.Handler):
 
     def at_least(self, level: int, prefix: str = "") -> list[logging.LogRecord]:
         return [r for r in self.records if r.levelno >= level and r.name.startswith(prefix)]
+
+
+@contextlib.contextmanager
+def debug_logging() -> Iterator[Records]:
+    """Every record of every logger (suds included) at DEBUG, as a user debugging the driver would set it up."""
+    handler = Records()
+    root, suds = logging.getLogger(), logging.getLogger("suds")
+    levels = root.level, suds.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    suds.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(levels[0])
+        suds.setLevel(levels[1])
 
 
 # -- a server that answers what the test says ------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from cp_reliability import (USERNAME, CraftedServer, HostileApi, Records, finished_within, points_reading, shows,
+from cp_reliability import (USERNAME, CraftedServer, HostileApi, finished_within, points_reading, shows,
                             start_simulator, xml_reply)
 from volttron.driver.interfaces.chargepoint.account import POLL_MARGIN
 from volttron.driver.interfaces.chargepoint.client import ChargePointClient
@@ -55,23 +55,6 @@ def hostile(sim) -> Iterator[HostileApi]:
 @pytest.fixture
 def device(hostile, make_device) -> Any:
     return make_device(bundled=True, endpoint=hostile.endpoint, password=PASSWORD, timeout=TIMEOUT)
-
-
-@pytest.fixture
-def debug_logs() -> Iterator[Records]:
-    """Every record of every logger (suds included) at DEBUG, as a user debugging the driver would set it up."""
-    handler = Records()
-    root, suds = logging.getLogger(), logging.getLogger("suds")
-    levels = root.level, suds.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    suds.setLevel(logging.DEBUG)
-    try:
-        yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(levels[0])
-        suds.setLevel(levels[1])
 
 
 # -- how answers are changed ---------------------------------------------------------------------------------------

@@ -16,8 +16,8 @@ import gevent
 import pytest
 
 from chargepoint_simulator import SimClock, Simulator
-from cp_reliability import (FROZEN, PASSWORD, USERNAME, FakeClock, HostileApi, live_greenlets, sample_rows,
-                            use_clock, xml_reply)
+from cp_reliability import (FROZEN, PASSWORD, USERNAME, FakeClock, HostileApi, break_simulator, live_greenlets,
+                            sample_rows, use_clock, xml_reply)
 from volttron.driver.interfaces.chargepoint.account import POLL_MARGIN, Account
 from volttron.driver.interfaces.chargepoint.models import Source
 
@@ -55,24 +55,18 @@ KINDS = {"none": 35, "http500": 6, "soap_fault": 5, "malformed": 5, "truncate": 
          "latency": 2, "blackhole": 2, "nan": 8, "huge": 3, "stuck": 5, "redirect": 4, "echo": 6}
 
 
+HOSTILE = ("nan", "huge", "stuck", "redirect", "echo")
+
+
 def cause_random_fault(sim: Simulator, api: HostileApi, rng: random.Random, kind: str | None = None) -> str:
-    sim.faults.clear()
-    sim.app.password = PASSWORD
-    api.tamper = None
+    """Break the API in one randomly chosen way, the simulator's or a hostile answer; returns what was done."""
     kind = kind or rng.choices(list(KINDS), weights=list(KINDS.values()))[0]
     operations = rng.sample(OPERATIONS, rng.randint(1, 3))
-    if kind == "code":
-        for operation in operations:
-            sim.faults.force_code(operation, rng.choice([101, 102, 136, 153, 999]))
-    elif kind == "auth":
-        sim.app.password = "rotated-by-someone-else"
-    elif kind in ("nan", "huge", "stuck", "redirect", "echo"):
+    break_simulator(sim, "none" if kind in HOSTILE else kind, operations, rng, TIMEOUT)
+    api.tamper = None
+    if kind in HOSTILE:
         spoil = hostile_answer(kind, rng)
         api.tamper = lambda operation, status, body: spoil(body) if operation in operations else None
-    elif kind != "none":
-        setting = {"http500": ("http500_rate", 1.0), "soap_fault": ("soap_fault_rate", 1.0),
-                   "latency": ("latency_ms", TIMEOUT * 1000 + 300)}.get(kind, (kind, True))
-        sim.faults.update({setting[0]: setting[1], "operations": operations})
     return kind
 
 

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from .conversions import CONVERSIONS, Conversion, iso_utc, pricing_type_number
+from .conversions import CONVERSIONS, Conversion, pricing_type_number
 from .exceptions import WriteRejected
 from .models import (Alarm, PortStatus, RightsEntry, Session, StationInfo, StationLoad, WriteAction,
                      WriteOperation)
