@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from cp_reliability import PASSWORD, SAMPLE_CONFIG, USERNAME, sample_rows, shows
+from cp_reliability import PASSWORD, SAMPLE_CONFIG, USERNAME, make_certificate, sample_rows, shows
 from volttron.driver.interfaces.chargepoint import cli
 from volttron.driver.interfaces.chargepoint.exceptions import ConfigError
 
@@ -129,3 +129,19 @@ def test_a_wrong_password_says_the_api_refused_the_credentials(sim, make_device)
     values, errors = device.scrape()
     assert values == {} and set(errors) == set(device.point_names)
     assert all("the API refused the credentials" in e for e in errors.values()), set(errors.values())
+
+
+def test_a_ca_file_gone_after_configure_is_an_error_naming_it_with_back_off(sim, make_device, tmp_path,
+                                                                            capfd) -> None:
+    made = make_certificate(tmp_path, "ca")
+    if made is None:
+        pytest.skip("neither the cryptography package nor the openssl command is available to make certificates")
+    device = make_device(caFile=str(made[0]))
+    made[0].unlink()
+    for _ in range(3):
+        values, errors = device.scrape()
+        assert values == {} and set(errors) == set(device.point_names)
+    assert all(f"caFile {made[0]}: cannot load it as a PEM CA bundle" in e or "not sent" in e
+               for e in errors.values()), set(errors.values())
+    assert any("not sent" in e for e in errors.values())  # backing off, not failing the same way every poll
+    assert "Traceback" not in capfd.readouterr().err

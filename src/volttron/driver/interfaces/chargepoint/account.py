@@ -113,7 +113,7 @@ class Account:
         """
         self._stations[station_id] += 1
         if member is not None:
-            weakref.finalize(member, self._leave, station_id)
+            weakref.finalize(member, self._leave, station_id).atexit = False
 
     def _leave(self, station_id: str) -> None:
         self._stations[station_id] -= 1
