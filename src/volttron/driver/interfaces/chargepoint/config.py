@@ -180,10 +180,14 @@ def load_device_settings(raw: dict[str, Any], where: str = "device config") -> D
     return settings
 
 
+def driver_keys() -> list[str]:
+    """The ChargePoint keys, as spelled in configs."""
+    return [f.alias or name for name, f in DeviceSettings.model_fields.items()]
+
+
 def known_keys() -> list[str]:
-    """The ChargePoint keys (as spelled in configs) and the platform's own keys."""
-    ours = [f.alias or name for name, f in DeviceSettings.model_fields.items()]
-    return ours + sorted(PLATFORM_KEYS)
+    """The ChargePoint keys and the platform's own keys."""
+    return driver_keys() + sorted(PLATFORM_KEYS)
 
 
 def unknown_keys(flat: dict[str, Any]) -> list[str]:
@@ -198,8 +202,7 @@ def unknown_key_message(key: str) -> str:
     nearest = difflib.get_close_matches(str(key).lower(), list(candidates), n=1, cutoff=0.6)
     if nearest:
         return f"unknown key; did you mean '{candidates[nearest[0]]}'?"
-    ours = [f.alias or name for name, f in DeviceSettings.model_fields.items()]
-    return f"unknown key; the driver's keys are {', '.join(ours)}"
+    return f"unknown key; the driver's keys are {', '.join(driver_keys())}"
 
 
 def _is_web_url(value: str) -> bool:

@@ -14,9 +14,10 @@
     │   └── AuthError          the API refused the credentials
     └── ApiError               the API answered with a responseCode other than 100
 
-Foreign exceptions become these in one place (``client.translated``), which keeps the original as ``__cause__``;
-the one exception is a SOAP fault, whose text may quote our request (and so the password): its text is redacted and
-the original dropped.
+Foreign exceptions become these in one place (``client.translated``), which keeps the original as ``__cause__``.
+Every text that came from a server (a fault, a responseText, an error page, a redirect) may quote our request, and
+so the password: it is redacted, and the original is dropped when its own text held the password (always, for a
+SOAP fault).
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ _log = logging.getLogger(__name__)
 
 _SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SERVICE_NS = "urn:dictionary:com.chargepoint.webservices"
-# The largest real answers (a 500-station getStations page) hold about 70,000 tags and a handful of attributes.
+# The largest answers (a 500-station getStations page, in the WSDL's full shape) hold about 70,000 tags and a handful
+# of attributes.
 MAX_TAGS = 200_000
 MAX_ATTRIBUTES = 50_000
 MAX_RUN = 1024 * 1024  # bytes from one "<" to the next: the longest text or tag (expat re-reads unfinished ones)
