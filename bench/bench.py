@@ -98,11 +98,14 @@ TIMEOUT = 30.0
 def make_devices(sim: SimulatorProcess, station_ids: list[str], rows: list[dict[str, str]],
                  cache_expiration: float = 30, batching: bool = True) -> list[Device]:
     """Devices of one account; ``batching`` False makes the account ask per station, as the old driver did."""
-    account_for(AccountSettings(USERNAME, PASSWORD, wsdl=sim.wsdl, timeout=TIMEOUT), batching=batching)
+    # Held while the devices join it (accounts live as long as something holds them).
+    account = account_for(AccountSettings(USERNAME, PASSWORD, wsdl=sim.wsdl, timeout=TIMEOUT), batching=batching)
     raw = read_config_file(ROOT / "chargepoint.config")
-    return [build_device(raw, rows, f"devices/bench/cp{i}", {
+    devices = [build_device(raw, rows, f"devices/bench/cp{i}", {
         "stationID": sid, "username": USERNAME, "password": PASSWORD, "wsdl": sim.wsdl, "timeout": TIMEOUT,
         "cacheExpiration": cache_expiration}) for i, sid in enumerate(station_ids)]
+    assert all(device.interface.account is account for device in devices)
+    return devices
 
 
 def poll_together(devices: list[Device]) -> None:

@@ -267,7 +267,8 @@ class TestScrape:
         assert result.code == 3 and result.out == ""
         assert result.err_lines == [
             "error: the device could not be read: getStations, getStationStatus, getLoad, getAlarms, "
-            "getStationRights, getChargingSessionData: SOAP fault wsse:FailedAuthentication: UsernameToken "
+            "getStationRights, getChargingSessionData: the API refused the credentials (username or password): "
+            "SOAP fault wsse:FailedAuthentication: UsernameToken "
             f"processing failed ({len(sample_point_names())} points)"]
 
 

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from chargepoint_simulator import Simulator
-from cp_reliability import PASSWORD, SAMPLE_CONFIG, USERNAME, sample_rows, start_simulator
+from cp_reliability import PASSWORD, SAMPLE_CONFIG, USERNAME, Records, debug_logging, sample_rows, start_simulator
 from volttron.driver.interfaces.chargepoint.account import forget_accounts
 from volttron.driver.interfaces.chargepoint.standalone import Device, build_device
 
@@ -52,3 +52,10 @@ def make_device(sim: Simulator) -> Callable[..., Device]:
         return build_device(raw, rows if rows is not None else sample_rows(), f"devices/campus/garage/{name}",
                             settings)
     return make
+
+
+@pytest.fixture
+def debug_logs() -> Iterator[Records]:
+    """Every record of every logger (suds included) at DEBUG, as a user debugging the driver would set it up."""
+    with debug_logging() as records:
+        yield records

@@ -6,15 +6,22 @@ the fault tests repeat.
 
 from __future__ import annotations
 
+import base64
+import codecs
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
 import gc
+import html
+import io
 import ipaddress
 import logging
+import re
 import shutil
 import subprocess
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -45,6 +52,25 @@ def start_simulator(port: int = 0, **options: Any) -> Any:
     settings = {"stations": 4, "seed": 11, "username": USERNAME, "password": PASSWORD,
                 "clock": SimClock(start=FROZEN, scale=0), **options}
     return Simulator(port=port, **settings).start()
+
+
+def break_simulator(sim: Any, kind: str, operations: list[str], rng: Any, timeout: float) -> None:
+    """Clear earlier faults, then break the simulator in one of its own ways for ``operations``.
+
+    ``kind``: none, http500, soap_fault, malformed, truncate, empty, code (a random response code), auth (the
+    password changed on the API's side), latency (past ``timeout``) or blackhole.
+    """
+    sim.faults.clear()
+    sim.app.password = PASSWORD
+    if kind == "code":
+        for operation in operations:
+            sim.faults.force_code(operation, rng.choice([101, 102, 136, 153, 999]))
+    elif kind == "auth":
+        sim.app.password = "rotated-by-someone-else"
+    elif kind != "none":
+        setting = {"http500": ("http500_rate", 1.0), "soap_fault": ("soap_fault_rate", 1.0),
+                   "latency": ("latency_ms", timeout * 1000 + 300)}.get(kind, (kind, True))
+        sim.faults.update({setting[0]: setting[1], "operations": operations})
 
 
 def count_calls(client: Any) -> dict[str, int]:
@@ -162,6 +188,23 @@ class Records(logging.Handler):
         return [r for r in self.records if r.levelno >= level and r.name.startswith(prefix)]
 
 
+@contextlib.contextmanager
+def debug_logging() -> Iterator[Records]:
+    """Every record of every logger (suds included) at DEBUG, as a user debugging the driver would set it up."""
+    handler = Records()
+    root, suds = logging.getLogger(), logging.getLogger("suds")
+    levels = root.level, suds.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    suds.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(levels[0])
+        suds.setLevel(levels[1])
+
+
 # -- a server that answers what the test says ------------------------------------------------------------------
 
 Responder = Callable[[dict[str, Any], bytes], tuple[str, list[tuple[str, str]], Iterable[bytes]]]
@@ -269,3 +312,86 @@ def _openssl_certificate(cert: Path, key: Path, hosts: tuple[str, ...]) -> tuple
 
 def drain(chunks: Iterator[bytes]) -> bytes:
     return b"".join(chunks)
+
+
+# -- a hostile API: the simulator's answers, changed on the way --------------------------------------------------
+
+Answer = tuple[str, list[tuple[str, str]], Iterable[bytes]]
+# (operation, the simulator's status and body) -> what the client gets instead; None leaves the answer alone.
+Tamper = Callable[[str, str, bytes], "Answer | None"]
+
+
+def operation_of(environ: dict[str, Any]) -> str:
+    """The SOAP operation of a request, from its SOAPAction header."""
+    return environ.get("HTTP_SOAPACTION", "").strip('"').rsplit("/", 1)[-1]
+
+
+class HostileApi:
+    """A crafted server in front of the simulator: every request reaches the simulator, and ``tamper`` may replace
+    what it answered (set it to None for honest answers)."""
+
+    def __init__(self, sim: Any) -> None:
+        self.sim = sim
+        self.tamper: Tamper | None = None
+        self.answers: list[tuple[str, str]] = []  # what the client was sent (status, headers, body), per operation
+        self.server = CraftedServer(self._respond)
+
+    def __enter__(self) -> "HostileApi":
+        self.server.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.__exit__(*exc)
+
+    @property
+    def endpoint(self) -> str:
+        return self.server.url + "/webservices/chargepoint/services/5.0"
+
+    def _respond(self, environ: dict[str, Any], body: bytes) -> Answer:
+        operation = operation_of(environ)
+        forwarded = dict(environ, **{"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
+                                     "PATH_INFO": "/webservices/chargepoint/services/5.0"})
+        started: dict[str, Any] = {}
+        answer = b"".join(self.sim.app(forwarded, lambda status, headers: started.update(status=status,
+                                                                                         headers=headers)))
+        replaced = self.tamper(operation, started["status"], answer) if self.tamper is not None else None
+        status, headers, chunks = replaced or (started["status"], started["headers"], [answer])
+        if isinstance(chunks, list):
+            sent = b"".join(chunks).decode("utf-8", "replace")
+            self.answers.append((operation, "\n".join([status, *(f"{k}: {v}" for k, v in headers), sent])))
+        return status, headers, chunks
+
+
+# -- the password, however it might show -------------------------------------------------------------------------
+
+_BASE64_TOKEN = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
+
+
+def _unbackslashed(text: str) -> str:
+    try:
+        text = codecs.escape_decode(text.encode("utf-8"))[0].decode("utf-8", "replace")  # type: ignore[attr-defined]
+    except ValueError:
+        pass
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+
+
+def decodings(text: str) -> dict[str, str]:
+    """``text`` and what it reads as once XML escapes (at any depth), URL-encoding, backslash escapes or base64 are
+    undone: where a password quoted back in any spelling shows as itself."""
+    unescaped = text
+    for _ in range(5):
+        unescaped = html.unescape(unescaped)
+    found = {"as is": text, "XML-unescaped": unescaped, "URL-decoded": urllib.parse.unquote_plus(unescaped),
+             "backslash-unescaped": _unbackslashed(unescaped)}
+    for token in _BASE64_TOKEN.findall(text):
+        for decode in (base64.b64decode, base64.urlsafe_b64decode):
+            try:
+                found[f"base64 {token[:12]}"] = decode(token + "=" * (-len(token) % 4)).decode("utf-8", "replace")
+            except ValueError:
+                continue
+    return found
+
+
+def shows(text: str, password: str) -> list[str]:
+    """The decodings of ``text`` (see :func:`decodings`) in which the password appears."""
+    return [name for name, decoded in decodings(text).items() if password in decoded]

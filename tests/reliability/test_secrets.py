@@ -9,11 +9,11 @@ import json
 import logging
 import shutil
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from cp_reliability import (PASSWORD, PASSWORD_FORMS, SAMPLE_CONFIG, SAMPLE_CSV, USERNAME, CraftedServer, Records,
+from cp_reliability import (PASSWORD, PASSWORD_FORMS, SAMPLE_CONFIG, SAMPLE_CSV, USERNAME, CraftedServer,
                             envelope, xml_reply)
 from volttron.driver.interfaces.chargepoint import cli
 from volttron.driver.interfaces.chargepoint.standalone import build_device
@@ -36,23 +36,6 @@ def chain(exc: BaseException | None) -> str:
                                                                              else "")]
         exc = exc.__cause__ or exc.__context__
     return "\n".join(parts)
-
-
-@pytest.fixture
-def debug_logs() -> Iterator[Records]:
-    """Every record of every logger at DEBUG, as a user debugging the driver would set it up."""
-    handler = Records()
-    root, suds = logging.getLogger(), logging.getLogger("suds")
-    levels = root.level, suds.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    suds.setLevel(logging.DEBUG)
-    try:
-        yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(levels[0])
-        suds.setLevel(levels[1])
 
 
 def test_poll_write_and_failures_at_debug_leave_no_password(sim, make_device, debug_logs, capsys) -> None:

@@ -13,7 +13,7 @@ import gevent
 import pytest
 
 from chargepoint_simulator import SimClock, Simulator
-from cp_reliability import FROZEN, PASSWORD, USERNAME, FakeClock, live_greenlets, use_clock
+from cp_reliability import FROZEN, PASSWORD, USERNAME, FakeClock, break_simulator, live_greenlets, use_clock
 from volttron.driver.interfaces.chargepoint.account import POLL_MARGIN
 from volttron.driver.interfaces.chargepoint.models import Source
 
@@ -26,21 +26,10 @@ OPERATIONS = [source.value for source in Source]
 
 def cause_random_fault(sim, rng: random.Random) -> str:
     """Break the simulator in one randomly chosen way (often not at all); returns what was done."""
-    sim.faults.clear()
-    sim.app.password = PASSWORD
     kind = rng.choices(["none", "http500", "soap_fault", "malformed", "truncate", "empty", "code", "auth",
                         "latency", "blackhole"],
                        weights=[40, 8, 8, 8, 8, 8, 10, 6, 1, 1])[0]
-    operations = rng.sample(OPERATIONS, rng.randint(1, len(OPERATIONS)))
-    if kind == "code":
-        for operation in operations:
-            sim.faults.force_code(operation, rng.choice([101, 102, 136, 153, 999]))
-    elif kind == "auth":
-        sim.app.password = "rotated-by-someone-else"
-    elif kind != "none":
-        setting = {"http500": ("http500_rate", 1.0), "soap_fault": ("soap_fault_rate", 1.0),
-                   "latency": ("latency_ms", TIMEOUT * 1000 + 300)}.get(kind, (kind, True))
-        sim.faults.update({setting[0]: setting[1], "operations": operations})
+    break_simulator(sim, kind, rng.sample(OPERATIONS, rng.randint(1, len(OPERATIONS))), rng, TIMEOUT)
     return kind
 
 

@@ -136,3 +136,116 @@ def test_sample_config_validates():
     assert settings.station_id == "1:10001"
     assert settings.cache_expiration == 30
     assert settings.timeout > 0
+
+
+# --- unknown keys ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("key", "nearest"), [
+    ("timout", "timeout"), ("shedDurationn", "shedDuration"), ("stationid", "stationID"),
+    ("cacheExpiry", "cacheExpiration"), ("cafile", "caFile"), ("endpiont", "endpoint"), ("heartbeat_point",
+                                                                                          "heart_beat_point"),
+])
+def test_an_unknown_key_is_refused_naming_the_nearest_known_one(key, nearest):
+    error = refused({**GOOD, key: 5})
+    assert f"key '{key}': unknown key; did you mean '{nearest}'?" in str(error)
+    assert SECRET not in str(error)
+
+
+def test_an_unknown_key_nothing_resembles_lists_the_drivers_keys():
+    error = refused({**GOOD, "zzzz": 1})
+    assert "key 'zzzz': unknown key; the driver's keys are stationID, username, password" in str(error)
+
+
+def test_unknown_keys_are_refused_in_driver_config_and_at_the_top_level_alike():
+    error = refused({"driver_config": {**GOOD, "timout": 5}, "driver_type": "chargepoint", "intervall": 60})
+    assert {p.split(":")[0] for p in error.problems} == {"cp1.config, key 'timout'", "cp1.config, key 'intervall'"}
+
+
+def test_unknown_keys_are_listed_with_every_other_problem():
+    error = refused({**GOOD, "stationID": "bad", "timout": 5})
+    assert len(error.problems) == 2 and any("stationID" in p for p in error.problems)
+
+
+def platform_keys() -> set[str]:
+    """Every key VOLTTRON's own config models take (field names and aliases)."""
+    from volttron.driver.base.config import DeviceConfig, EquipmentConfig, RemoteConfig
+    keys = set()
+    for model in (RemoteConfig, DeviceConfig, EquipmentConfig):
+        for name, info in model.model_fields.items():
+            keys |= {name, info.alias} - {None}
+    return keys
+
+
+def test_every_key_of_the_platforms_config_models_is_allowed():
+    raw = {**GOOD, **{key: None for key in platform_keys()}}
+    assert load_device_settings(raw).station_id == GOOD["stationID"]
+
+
+@pytest.mark.parametrize("key", ["driver_type", "heart_beat_point", "module", "plugins", "equipment_specific_fields",
+                                 "debug", "interval", "timezone", "registry_config", "publish_depth_first_all",
+                                 "publish_breadth_first", "campus", "building", "unit"])
+def test_the_platforms_own_keys_stay_allowed(key):
+    assert load_device_settings({"driver_config": GOOD, key: "x"}).username == GOOD["username"]
+
+
+# --- files and addresses --------------------------------------------------------------------------------------
+
+BROKEN_PEM = "-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n"
+
+
+def test_a_missing_ca_file_is_refused_naming_the_key_and_the_path(tmp_path):
+    missing = tmp_path / "no-such-ca.pem"
+    error = refused({**GOOD, "caFile": str(missing)})
+    assert "key 'caFile'" in str(error) and f"there is no file at {missing}" in str(error)
+
+
+@pytest.mark.parametrize("content", ["not a certificate at all\n", BROKEN_PEM, ""],
+                         ids=["text", "broken PEM", "empty"])
+def test_a_ca_file_that_is_not_a_pem_bundle_is_refused(tmp_path, content):
+    path = tmp_path / "ca.pem"
+    path.write_text(content)
+    error = refused({**GOOD, "caFile": str(path)})
+    assert "key 'caFile'" in str(error) and f"{path} cannot be loaded as a PEM CA bundle" in str(error)
+
+
+def test_a_ca_file_that_is_a_directory_is_refused(tmp_path):
+    assert "key 'caFile'" in str(refused({**GOOD, "caFile": str(tmp_path)}))
+
+
+def test_a_real_ca_bundle_is_accepted():
+    import ssl
+    bundle = ssl.get_default_verify_paths().cafile
+    if bundle is None:
+        pytest.skip("this system has no CA bundle file")
+    assert load_device_settings({**GOOD, "caFile": bundle}).ca_file == bundle
+
+
+@pytest.mark.parametrize("endpoint", ["webservices.chargepoint.com/5.0", "ftp://example.com/5.0", "https://",
+                                      "file:///tmp/api", "http//example.com"])
+def test_an_endpoint_that_is_not_an_http_url_is_refused(endpoint):
+    error = refused({**GOOD, "endpoint": endpoint})
+    assert f"key 'endpoint', value {endpoint!r}: must be an http:// or https:// URL" in str(error)
+
+
+@pytest.mark.parametrize("endpoint", ["https://webservices.chargepoint.com/webservices/chargepoint/services/5.0",
+                                      "http://127.0.0.1:8080/webservices/chargepoint/services/5.0"])
+def test_http_and_https_endpoints_are_accepted(endpoint):
+    assert load_device_settings({**GOOD, "endpoint": endpoint}).endpoint == endpoint
+
+
+def test_a_wsdl_path_with_no_file_is_refused_naming_the_path(tmp_path):
+    missing = tmp_path / "api.wsdl"
+    error = refused({**GOOD, "wsdl": str(missing)})
+    assert "key 'wsdl'" in str(error) and f"there is no file at {missing}" in str(error)
+
+
+@pytest.mark.parametrize("wsdl", ["ftp://example.com/api.wsdl", "https://"])
+def test_a_wsdl_url_that_is_not_http_is_refused(wsdl):
+    assert "key 'wsdl'" in str(refused({**GOOD, "wsdl": wsdl}))
+
+
+def test_a_wsdl_file_path_or_file_url_or_http_url_is_accepted(tmp_path):
+    path = tmp_path / "api.wsdl"
+    path.write_text("<definitions/>")
+    for wsdl in (str(path), path.as_uri(), "https://example.com/api?wsdl"):
+        assert load_device_settings({**GOOD, "wsdl": wsdl}).wsdl == wsdl

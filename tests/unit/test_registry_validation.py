@@ -288,3 +288,35 @@ def test_blank_lines_are_skipped_and_rows_numbered_by_their_line():
 def test_unreadable_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot read registry"):
         read_registry_csv(tmp_path / "missing.csv")
+
+
+ROW_CITY = ["City", "City", "", "string", "", "False", "", "StationRegister", ""]
+
+
+@pytest.mark.parametrize("length", [131_073, 1_000_000])
+def test_a_runaway_cell_is_reported_with_its_line_and_column(length):
+    long_notes = ROW_CITY[:6] + ["n" * length] + ROW_CITY[7:]
+    with pytest.raises(ConfigError) as info:
+        parse_registry_csv(csv_text([ROW_STATUS, long_notes]), "cp1.csv")
+    assert str(info.value) == (f"cp1.csv line 3, column 'Notes': a cell of {length} characters (more than 131072); "
+                               "an unclosed quote (\") makes the rest of the file one cell")
+
+
+def test_an_unclosed_quote_is_reported_where_it_opens():
+    text = csv_text([ROW_STATUS]) + 'City,City,,string,,False,"unclosed notes,StationRegister,\n' + \
+        "\n".join(",".join(ROW_STATUS) for _ in range(20_000))
+    with pytest.raises(ConfigError, match="cp1.csv line 3, column 'Notes': a cell of"):
+        parse_registry_csv(text, "cp1.csv")
+
+
+def test_a_long_cell_leaves_the_csv_field_limit_as_it_was():
+    before = csv.field_size_limit()
+    with pytest.raises(ConfigError):
+        parse_registry_csv(csv_text([ROW_CITY[:6] + ["n" * 200_000] + ROW_CITY[7:]]), "cp1.csv")
+    assert csv.field_size_limit() == before
+
+
+def test_a_cell_at_the_limit_is_read():
+    notes = "n" * 131_072
+    rows = parse_registry_csv(csv_text([ROW_CITY[:6] + [notes] + ROW_CITY[7:]]), "cp1.csv")
+    assert rows[0]["Notes"] == notes

@@ -109,3 +109,121 @@ def test_records_without_their_key_are_skipped():
     body = body.replace("<portNumber>2</portNumber>", "<portNumber></portNumber>")
     statuses = replies.port_statuses(replies.read_reply(body.encode(), "getStationStatus").all("stationData"))
     assert list(statuses) == ["1:33923"] and list(statuses["1:33923"]) == [1]
+
+
+# --- fields that do not parse as their type -------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("240", 240.0), ("6.600", 6.6), ("-121.94483", -121.94483), ("1e3", 1000.0), (".5", 0.5),
+    ("NaN", None), ("nan", None), ("inf", None), ("-Infinity", None), ("1e400", None), ("lots", None),
+    ("1_000", None), ("0x10", None), ("1,5", None), ("", None),
+])
+def test_a_float_field_reads_only_finite_decimal_numbers(text, number):
+    assert replies.as_float(text) == number
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("2", 2), ("-7", -7), ("2.0", 2), ("9223372036854775807", 2 ** 63 - 1),
+    ("NaN", None), ("inf", None), ("1e400", None), ("2.5", None), ("9223372036854775808", None),
+    ("1" + "0" * 30, None), ("two", None),
+])
+def test_an_int_field_reads_only_whole_numbers_within_64_bits(text, number):
+    assert replies.as_int(text) == number
+
+
+@pytest.mark.parametrize(("text", "value"), [("1", True), ("true", True), ("TRUE", True), ("0", False),
+                                             ("false", False), ("maybe", None), ("NaN", None)])
+def test_a_bool_field_reads_only_booleans(text, value):
+    assert replies.as_bool(text) is value
+
+
+def _getload(port_load: str, station: str = "1:33923") -> replies.Node:
+    body = (RECORDED / "getLoad.xml").read_text().replace("<portLoad>3.314</portLoad>",
+                                                          f"<portLoad>{port_load}</portLoad>")
+    return replies.read_reply(body.replace("1:33923", station).encode(), "getLoad")
+
+
+def test_a_field_that_does_not_parse_reads_none_and_the_rest_of_the_answer_is_used():
+    loads = replies.station_loads(_getload("NaN"), replies.Reported())
+    port = loads["1:33923"].ports[2]
+    assert port.port_load is None and port.allowed_load == 3.5 and port.shed_state == 1
+    assert loads["1:33923"].station_load == 3.314
+
+
+def test_an_unreadable_field_is_logged_once_per_station_and_field(caplog):
+    reported = replies.Reported()
+    caplog.set_level("WARNING", logger="volttron.driver.interfaces.chargepoint.replies")
+    for _ in range(3):
+        replies.station_loads(_getload("NaN"), reported)
+    replies.station_loads(_getload("inf", station="1:99999"), reported)
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2, said
+    assert "1:33923" in said[0] and "portLoad" in said[0] and "'NaN'" in said[0]
+    assert "1:99999" in said[1] and "'inf'" in said[1]
+
+
+# --- which children count -------------------------------------------------------------------------------------
+
+SERVICE = "urn:dictionary:com.chargepoint.webservices"
+
+
+def _node(children: str) -> replies.Node:
+    return replies.Node(replies.parse(f'<r xmlns:cp="{SERVICE}" xmlns:evil="urn:evil">{children}</r>'.encode(), "t"))
+
+
+@pytest.mark.parametrize(("children", "text"), [
+    ("<Mode>1</Mode>", "1"),
+    ("<cp:Mode>2</cp:Mode>", "2"),
+    ("<evil:Mode>3</evil:Mode><Mode>1</Mode>", "1"),
+    ("<evil:Mode>3</evil:Mode><cp:Mode>2</cp:Mode>", "2"),
+    ("<evil:Mode>3</evil:Mode>", None),
+])
+def test_only_children_in_no_namespace_or_the_services_count(children, text):
+    assert _node(children).text("Mode") == text
+
+
+def test_records_of_another_namespace_are_not_listed():
+    node = _node("<evil:Port><portNumber>9</portNumber></evil:Port><Port><portNumber>1</portNumber></Port>"
+                 "<cp:Port><portNumber>2</portNumber></cp:Port>")
+    assert [port.text("portNumber") for port in node.all("Port")] == ["1", "2"]
+
+
+def test_an_answer_element_of_another_namespace_is_not_the_answer():
+    body = (RECORDED / "getLoad.xml").read_text().replace(
+        "<ns1:getLoadResponse>", '<evil:getLoadResponse xmlns:evil="urn:evil"><responseCode>101</responseCode>'
+                                 "</evil:getLoadResponse><ns1:getLoadResponse>", 1)
+    assert replies.read_reply(body.encode(), "getLoad").text("responseCode") == "100"
+
+
+# --- markup caps ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("body", "says"), [
+    (b"<a>" + b"<b/>" * replies.MAX_TAGS + b"</a>", f"more than {replies.MAX_TAGS} tags"),
+    (b"<a " + b'x="1" ' * (replies.MAX_ATTRIBUTES + 1) + b"/>", f"more than {replies.MAX_ATTRIBUTES} attributes"),
+    (b"<a>" + b"y" * replies.MAX_RUN + b"</a>", f"longer than {replies.MAX_RUN} bytes"),
+    (b'<a b="' + b"y>" * replies.MAX_RUN + b'"/>', f"longer than {replies.MAX_RUN} bytes"),
+])
+def test_markup_beyond_the_caps_is_refused_before_parsing(body, says):
+    with pytest.raises(MalformedResponse, match=says):
+        replies.parse(body, "getLoad")
+
+
+def test_markup_at_the_caps_is_parsed():
+    body = b"<a>" + b"<b/>" * (replies.MAX_TAGS - 4) + b"<c>" + b"y" * (replies.MAX_RUN - 3) + b"</c></a>"
+    assert body.count(b"<") == replies.MAX_TAGS
+    root = replies.parse(body, "getLoad")
+    assert len(root) == replies.MAX_TAGS - 3 and len(root[-1].text) == replies.MAX_RUN - 3
+
+
+# --- the password in an answer --------------------------------------------------------------------------------
+
+def test_every_text_of_an_answer_is_redacted():
+    from volttron.driver.interfaces.chargepoint.redaction import Redactor
+    password = 'Pw "q\' & <tü>'
+    quoted = "".join(f"&#{ord(c)};" for c in password)
+    body = (RECORDED / "getLoad.xml").read_text().replace(
+        "<responseText>API input request executed successfully.</responseText>",
+        f"<responseText>echo {quoted}</responseText>").replace("664719", quoted)
+    reply = replies.read_reply(body.encode(), "getLoad", Redactor(password, "user"))
+    assert reply.text("responseText") == "echo ***"
+    assert replies.station_loads(reply)["1:33923"].ports[2].user_id == "***"

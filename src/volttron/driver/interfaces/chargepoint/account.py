@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 import math
 import time
-from datetime import datetime, timezone
+import traceback
+import weakref
 from collections import Counter
+from datetime import datetime, timezone
 from typing import Any, Callable, Hashable, Iterable, Mapping
 
 import gevent
@@ -29,6 +31,7 @@ from .costs import CostModel
 from .exceptions import ApiError, ApiTimeout, ChargePointError, TransportError
 from .models import (STATIC_SOURCES, Freshness, Shed, Source, StationInfo, StationLoad, WriteAction,
                      WriteOperation)
+from .redaction import Redactor
 from .writes import ShedControl, WriteOptions
 
 _log = logging.getLogger(__name__)
@@ -61,7 +64,10 @@ class Account:
         self._client_lock = RLock()
         self.cache = ResponseCache(clock=clock)
         self.backoff = Backoff(Source, self.username_hint, base=backoff_base, maximum=backoff_max, clock=clock)
-        self._stations: set[str] = set()  # stations of the devices configured on this account
+        # Stations of the devices configured on this account, with how many devices read each.
+        self._stations: Counter[str] = Counter()
+        self._redact = Redactor(settings.password, settings.username)
+        self._unexpected_seen: set[tuple[Source, str]] = set()
         self._sessions = SessionHistory()
         self._watch = SessionWatch()
         self.costs = CostModel(MAX_CONCURRENT_CALLS)
@@ -110,9 +116,21 @@ class Account:
 
     # -- device registration ---------------------------------------------------------------------------------------
 
-    def register(self, station_id: str) -> None:
-        """Include a configured device's station in batched requests."""
-        self._stations.add(station_id)
+    def register(self, station_id: str, member: object | None = None) -> None:
+        """Include a configured device's station in batched requests, while ``member`` (its interface) lives.
+
+        The platform drops a removed device's interface without telling it; its station then leaves the batches.
+        Without a member the station stays for the account's life.
+        """
+        self._stations[station_id] += 1
+        if member is not None:
+            weakref.finalize(member, self._leave, station_id).atexit = False
+
+    def _leave(self, station_id: str) -> None:
+        self._stations[station_id] -= 1
+        if self._stations[station_id] <= 0:
+            del self._stations[station_id]
+            self._watch.forget(station_id)
 
     @property
     def stations(self) -> list[str]:
@@ -183,7 +201,7 @@ class Account:
                 age = 0.0
             hit, value = self.cache.get((source, station_id), age)
             if hit:
-                # A cached "not in the answer" is this source's error, like any other failure of the poll.
+                # A cached "not found" is this poll's error too, as a value like every other failure.
                 results[source] = value.error if isinstance(value, _NotFound) else value
             else:
                 pending[source] = gevent.spawn(self._read_or_error, source, station_id, age)
@@ -207,6 +225,17 @@ class Account:
             return self.read(source, station_id, max_age)
         except ChargePointError as exc:
             return exc
+        except Exception as exc:  # a failure nobody foresaw: an error of these points, never a crash
+            return self._unexpected(source, exc)
+
+    def _unexpected(self, source: Source, exc: Exception) -> ChargePointError:
+        """The error the points get for an unforeseen exception, logged once per source and kind of exception."""
+        message = self._redact(f"{source.value}: failed unexpectedly ({exc!r})")
+        if (source, type(exc).__name__) not in self._unexpected_seen:
+            self._unexpected_seen.add((source, type(exc).__name__))
+            _log.error("ChargePoint API for %s: %s (said once)", self.username_hint, message)
+            _log.debug("%s", self._redact("".join(traceback.format_exception(exc))))
+        return ChargePointError(message)
 
     def read(self, source: Source, station_id: str, max_age: float, *, for_write: bool = False) -> Any:
         """The data of one source for one station, from the cache when younger than ``max_age`` seconds.
@@ -293,10 +322,13 @@ class Account:
             except ChargePointError as exc:
                 _log.debug("no group membership for batched getLoad (%s); asking per station", exc)
         found: dict[str, StationLoad] = {}
-        asks = [gevent.spawn(self.client.get_load, sg_id=int(group)) for group, _members in group_cover(ids, self._groups)]
-        gevent.joinall(asks, raise_error=True)  # each call is bounded by the client's timeout
-        for group, answer in zip(group_cover(ids, self._groups), asks):
-            self._group_sizes[group[0]] = len(answer.value)
+        cover = group_cover(ids, self._groups)
+        asks = [gevent.spawn(_as_value, self.client.get_load, sg_id=int(group)) for group, _members in cover]
+        gevent.joinall(asks)  # each call is bounded by the client's timeout
+        for (group, _members), answer in zip(cover, asks):
+            if isinstance(answer.value, BaseException):
+                raise answer.value
+            self._group_sizes[group] = len(answer.value)
             found.update(answer.value)
         if station_id not in found:
             try:
@@ -346,6 +378,14 @@ class Account:
         self.cache.invalidate(lambda key: key[1] == station_id and source in (None, key[0]))
 
 
+def _as_value(call: Callable[..., Any], **arguments: Any) -> Any:
+    # In a greenlet of its own: a failure comes back as the value (gevent's hub would print a raised one).
+    try:
+        return call(**arguments)
+    except Exception as exc:
+        return exc
+
+
 def _records(found: Mapping[str, Any]) -> int:
     return sum(len(value) if isinstance(value, (list, dict)) else 1 for value in found.values())
 
@@ -365,13 +405,17 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
-_accounts: dict[tuple[Hashable, ...], Account] = {}
+# Held by their devices' interfaces only: an account whose devices are all gone is dropped.
+_accounts: weakref.WeakValueDictionary[tuple[Hashable, ...], Account] = weakref.WeakValueDictionary()
 _accounts_lock = RLock()
 
 
 def account_for(settings: AccountSettings, factory: Callable[[AccountSettings], ChargePointClient] | None = None,
                 *, batching: bool = True) -> Account:
-    """The process-wide Account for these settings, created on first use (``batching`` applies then)."""
+    """The process-wide Account for these settings, created on first use (``batching`` applies then).
+
+    It lives as long as something (a device's interface) holds it.
+    """
     key = settings.key()
     with _accounts_lock:
         account = _accounts.get(key)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
+from .conversions import CONVERSIONS, Conversion, pricing_type_number
 from .exceptions import WriteRejected
 from .models import (Alarm, PortStatus, RightsEntry, Session, ShedKind, StationInfo, StationLoad, WriteAction,
                      WriteOperation, sheds_in)
@@ -60,6 +60,8 @@ class Attribute:
     legacy_kinds: tuple[str, ...] = ()
     # False when a write cannot be undone (cleared alarms stay cleared): reverting the point does nothing.
     revertible: bool = True
+    # How a value becomes a declared Type, where this attribute differs from the general rule of that Type.
+    conversions: Mapping[str, Conversion] = field(default_factory=dict)
 
     @property
     def writable(self) -> bool:
@@ -73,19 +75,15 @@ class Attribute:
     def python_type(self) -> type:
         return PUBLISHED_TYPES[self.kind]
 
-
-def iso_utc(value: datetime | None) -> str | None:
-    """Publish timestamps as ISO-8601 UTC text; naive values are taken as UTC, as the API sends them."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    def convert(self, value: Any, kind: str) -> Any:
+        """``value`` as the Type ``kind`` (one of :data:`TYPE_ALIASES`' kinds); ValueError when it does not convert."""
+        return self.conversions.get(kind, CONVERSIONS[kind])(value)
 
 
 def _attr(name: str, rule: PortRule, kind: str, units: str, read: ReadRule, *, write: WriteRule | None = None,
-          legacy: tuple[str, ...] = (), revertible: bool = True) -> Attribute:
-    return Attribute(name, rule, kind, units, read, write, legacy, revertible)
+          legacy: tuple[str, ...] = (), revertible: bool = True,
+          conversions: Mapping[str, Conversion] | None = None) -> Attribute:
+    return Attribute(name, rule, kind, units, read, write, legacy, revertible, dict(conversions or {}))
 
 
 def _absent(_data: Any, _port: int | None) -> None:
@@ -140,7 +138,9 @@ STATION_ATTRIBUTES: tuple[Attribute, ...] = (
     _attr("Power", P, "float", "kW", _port_field("power")),
     _attr("Connector", P, "string", "N/A", _port_field("connector")),
     _attr("numPorts", S, "int", "Number", _station_field("num_ports")),
-    _attr("Type", S, "string", "Enum", _pricing_field("type"), legacy=("int",)),
+    # The API names the pricing type (Session, Hourly, kWh); with Type int it reads as the spec's number (1, 2, 3).
+    _attr("Type", S, "string", "Enum", _pricing_field("type"), legacy=("int",),
+          conversions={"int": pricing_type_number}),
     _attr("startTime", S, "time", "timestamp", _pricing_field("start_time"), legacy=("datetime",)),
     _attr("endTime", S, "time", "timestamp", _pricing_field("end_time"), legacy=("datetime",)),
     _attr("minPrice", S, "float", "Currency", _pricing_field("min_price")),

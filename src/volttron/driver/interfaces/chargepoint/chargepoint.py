@@ -86,7 +86,7 @@ class ChargePoint(BaseInterface):
         """The shared account; its client (and WSDL) are made at the first API call, not when configuring."""
         if self._account is None:
             self._account = account_for(self.settings.account_settings(), self.client_factory)
-            self._account.register(self.settings.station_id)
+            self._account.register(self.settings.station_id, self)
         return self._account
 
     # -- configuration -------------------------------------------------------------------------------------------
@@ -160,6 +160,8 @@ class ChargePoint(BaseInterface):
                     continue
                 try:
                     results[topic] = register.value_from(value)
+                except ChargePointError as exc:  # a value that does not convert to the point's Type
+                    errors[topic] = str(exc)
                 except (AttributeError, KeyError, TypeError, ValueError) as exc:
                     errors[topic] = f"cannot read {register.attribute_name}: {exc!r}"
         return results, errors

@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from .attributes import (ALARM_ATTRIBUTES, LOAD_ATTRIBUTES, RIGHTS_ATTRIBUTES, SESSION_ATTRIBUTES,
-                         STATION_ATTRIBUTES, STATUS_ATTRIBUTES, Attribute, iso_utc)
-from .exceptions import WriteRejected
+from .attributes import (ALARM_ATTRIBUTES, LOAD_ATTRIBUTES, PUBLISHED_TYPES, RIGHTS_ATTRIBUTES, SESSION_ATTRIBUTES,
+                         STATION_ATTRIBUTES, STATUS_ATTRIBUTES, Attribute)
+from .conversions import iso_utc
+from .exceptions import BadValue, WriteRejected
 from .models import Source, WriteAction
 
 
@@ -45,7 +46,7 @@ class ChargepointRegister:
     attributes: ClassVar[dict[str, Attribute]]
 
     def __init__(self, attribute: Attribute, point_name: str, port: int | None, units: str = "",
-                 description: str = "", read_only: bool = True) -> None:
+                 description: str = "", read_only: bool = True, kind: str | None = None) -> None:
         self.attribute = attribute
         self.point_name = point_name
         self.port = port or None
@@ -53,7 +54,8 @@ class ChargepointRegister:
         self.description = description
         self.read_only = read_only
         self.register_type = "byte"
-        self.python_type = _NAMED_TYPES.get(attribute.python_type, attribute.python_type)
+        self.kind = kind or attribute.kind  # the registry row's Type: what the point publishes
+        self.python_type = _NAMED_TYPES.get(PUBLISHED_TYPES[self.kind], PUBLISHED_TYPES[self.kind])
 
     # The four accessors VOLTTRON's platform driver calls on every register.
     def get_register_python_type(self) -> type:
@@ -78,11 +80,20 @@ class ChargepointRegister:
         return self.attribute.revertible
 
     def value_from(self, data: Any) -> Any:
-        """The point's value in the data fetched for its station (None when the station lacks it)."""
+        """The point's value in the data fetched for its station, as its Type (None when the station lacks it).
+
+        Raises BadValue when the value does not convert to the Type.
+        """
         value = self.attribute.read(data, self.port)
-        if value is not None and self.attribute.kind == "datetime":
-            return iso_utc(value) if isinstance(value, datetime) else str(value)
-        return value
+        if value is None:
+            return None
+        try:
+            return self.attribute.convert(value, self.kind)
+        except ValueError:
+            shown = iso_utc(value) if isinstance(value, datetime) else value
+            hint = f"; Type {self.attribute.kind} reads it as it is" if self.kind != self.attribute.kind else ""
+            raise BadValue(f"{self.point_name}: {self.attribute.name} value {shown!r} does not convert to "
+                           f"{self.kind}, the point's Type{hint}") from None
 
     def plan_write(self, value: Any) -> WriteAction:
         """Validate a write and say what it asks of the API; raises WriteRejected before any call."""

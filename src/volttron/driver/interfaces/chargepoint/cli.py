@@ -122,7 +122,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     from pydantic import ValidationError
 
     from .device_files import validation_problems
-    from .exceptions import AuthError, ChargePointError, ConfigError
+    from .exceptions import ChargePointError, ConfigError
     handlers: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
         "init": _init, "demo": _demo, "scrape": _scrape, "set": _set, "check": _check, "registry": _registry,
     }
@@ -136,10 +136,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
             where = str(getattr(args, "config", None) or "device config")
             fail(f"configuration error: {_summary(validation_problems(exc, where))}")
             return EXIT_CONFIG
-        except AuthError as exc:
-            fail(f"error: the API refused the credentials ({exc})")
-            return EXIT_API
-        except ChargePointError as exc:
+        except ChargePointError as exc:  # an AuthError says the API refused the credentials
             fail(f"error: {exc}")
             return EXIT_API
 

@@ -38,7 +38,7 @@ NO_SESSIONS = 136
 NO_ALARMS = 153
 STATIONS_PAGE = 500
 ALARMS_PAGE = 500
-MAX_PAGES = 1000
+MAX_PAGES = 200  # per call: 100,000 stations or 20,000 charging sessions
 MAX_CONCURRENT_CALLS = 8  # API calls one client has under way at once
 
 __all__ = ["BUNDLED_WSDL", "ChargePointClient", "NO_ALARMS", "NO_DATA", "NO_SESSIONS", "SUCCESS", "translated"]
@@ -49,37 +49,52 @@ def translated(exc: BaseException, what: str, endpoint: str, timeout: float,
     """The driver's exception for a failure of ``what`` (an operation, or loading the WSDL).
 
     The one place where foreign exceptions (socket, urllib, http.client, SSL, ElementTree, suds' SOAP faults)
-    become this package's. The original is kept as ``__cause__``, except for a SOAP fault, whose text may quote
-    our request and so the password: its text is redacted and the original dropped. Raise the result outside any
-    ``except`` block, so that the original is not kept as ``__context__`` either.
+    become this package's. Every text is redacted (a server may quote our request, and so the password, back in
+    any spelling). The original is kept as ``__cause__`` unless its own text held the password; a SOAP fault's
+    original is always dropped. Raise the result outside any ``except`` block, so that the original is not kept as
+    ``__context__`` either.
     """
     if isinstance(exc, (ChargePointError, gevent.GreenletExit)) or not isinstance(exc, Exception):
         return exc
-    error: ChargePointError
+    redact: Callable[[str], str] = credentials.redact if credentials is not None else str
     if isinstance(exc, Fault):
-        code = exc.faultcode or ""
-        text = credentials.redact(exc.faultstring or "") if credentials is not None else exc.faultstring or ""
+        code, text = redact(exc.faultcode or ""), redact(exc.faultstring or "")
         lowered = f"{code} {text}".lower()
         auth = any(word in lowered for word in ("usernametoken", "authentication", "security"))
         return (AuthError if auth else SoapFault)(code, text, operation=what)
-    if isinstance(exc, ElementTree.ParseError):
-        error = MalformedResponse(f"{what}: the answer is not well-formed XML ({exc})")
-    elif isinstance(exc, (socket.timeout, TimeoutError)) or (
-            isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, (socket.timeout, TimeoutError))):
-        error = ApiTimeout(f"{what}: no answer within {timeout:g} s")
-    elif isinstance(exc, urllib.error.HTTPError):
-        error = TransportError(f"{what}: HTTP {exc.code} {exc.reason}")
-    elif isinstance(exc, urllib.error.URLError):
-        # Refused, unresolvable or untrusted: the connection never carried the request.
-        never_sent = isinstance(exc.reason, (ConnectionRefusedError, socket.gaierror, ssl.SSLError))
-        error = TransportError(f"{what}: cannot reach {endpoint}: {exc.reason}",
-                               delivered=False if never_sent else None)
-    elif isinstance(exc, (http.client.HTTPException, OSError)):
-        error = TransportError(f"{what}: connection to {endpoint} failed: {exc!r}")
-    else:  # suds refusing an unusable WSDL document, and anything else we did not foresee
-        error = MalformedResponse(f"{what}: {exc}")
-    error.__cause__ = exc
+    kind, message = _described(exc, what, endpoint, timeout)
+    error = kind(redact(message))
+    if all(redact(text) == text for text in (message, str(exc), repr(exc))):
+        error.__cause__ = exc
+    if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError) and isinstance(
+            exc.reason, (ConnectionRefusedError, socket.gaierror, ssl.SSLError)):
+        error.delivered = False  # refused, unresolvable or untrusted: the connection never carried the request
     return error
+
+
+def _described(exc: Exception, what: str, endpoint: str, timeout: float) -> tuple[type[ChargePointError], str]:
+    if isinstance(exc, ElementTree.ParseError):
+        return MalformedResponse, f"{what}: the answer is not well-formed XML ({exc})"
+    if isinstance(exc, (socket.timeout, TimeoutError)) or (
+            isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, (socket.timeout, TimeoutError))):
+        return ApiTimeout, f"{what}: no answer within {timeout:g} s"
+    if isinstance(exc, urllib.error.HTTPError):
+        if 300 <= exc.code < 400:
+            return TransportError, redirect_refused(what, exc.code, (exc.headers or {}).get("Location"))
+        return TransportError, f"{what}: HTTP {exc.code} {exc.reason}"
+    if isinstance(exc, urllib.error.URLError):
+        return TransportError, f"{what}: cannot reach {endpoint}: {exc.reason}"
+    if isinstance(exc, (http.client.HTTPException, OSError)):
+        return TransportError, f"{what}: connection to {endpoint} failed: {exc!r}"
+    # suds refusing an unusable WSDL document, and anything else we did not foresee
+    return MalformedResponse, f"{what}: {exc}"
+
+
+def redirect_refused(what: str, code: int, location: str | None) -> str:
+    """Why a 3xx answer is an error: the driver talks to the configured address only."""
+    to = f" to {location}" if location else ""
+    return (f"{what}: the server answered with a redirect (HTTP {code}{to}); redirects are not followed, "
+            f"so configure the address it names if you trust it")
 
 
 class ChargePointClient:
@@ -93,7 +108,7 @@ class ChargePointClient:
         self.timeout = float(timeout)
         self.wsdl = wsdl_url(wsdl)
         self._credentials = Credentials(username, password)
-        self._transport = BoundedTransport(self._credentials, self.timeout, max_response_bytes, ca_file)
+        self._reported = replies.Reported()  # unreadable fields already logged, so each is said once
         if endpoint is None and self.wsdl == BUNDLED_WSDL.resolve().as_uri():
             endpoint = PRODUCTION_ENDPOINT
         # Polls of many devices must not open hundreds of connections to the API at once.
@@ -101,6 +116,7 @@ class ChargePointClient:
         self._calls: Counter[str] = Counter()
         self._records: Counter[str] = Counter()
         try:
+            self._transport = BoundedTransport(self._credentials, self.timeout, max_response_bytes, ca_file)
             self._suds, port = shared_client(self.wsdl, self.timeout, ca_file, transport=self._transport,
                                              endpoint=endpoint)
         except Exception as exc:
@@ -139,12 +155,15 @@ class ChargePointClient:
         request.headers = {"Content-Type": "text/xml; charset=utf-8",
                            "SOAPAction": f'"{self._actions[operation]}"'}
         reply = self._transport.send(request)
+        redact = self._credentials.redact
         if reply.code == http.client.OK:
-            return read_reply(reply.message, operation)
+            return read_reply(reply.message, operation, redact)
+        if 300 <= reply.code < 400:
+            raise TransportError(redact(redirect_refused(operation, reply.code, _header(reply.headers, "Location"))))
         if reply.code != http.client.INTERNAL_SERVER_ERROR or not reply.message.strip():
             raise TransportError(f"{operation}: HTTP {reply.code} {http.client.responses.get(reply.code, '')}")
         try:
-            return read_reply(reply.message, operation)  # the API sends its SOAP faults with HTTP 500
+            return read_reply(reply.message, operation, redact)  # the API sends its SOAP faults with HTTP 500
         except (MalformedResponse, ElementTree.ParseError):
             # A proxy's or server's own error page: say what happened, not that XML was bad.
             raise TransportError(f"{operation}: HTTP 500 Internal Server Error (the answer is not a SOAP fault)") \
@@ -158,22 +177,37 @@ class ChargePointClient:
         return code  # type: ignore[return-value]
 
     def _paged(self, operation: str, build: Callable[[int], dict[str, Any]], items: str, more: str,
-               ok: Iterable[int] = (), records: Callable[[Node], int] = lambda _item: 1) -> Iterator[Node]:
+               ok: Iterable[int] = (), records: Callable[[Node], int] = lambda _item: 1,
+               expected: int | None = None) -> Iterator[Node]:
         """Yield every element of a paged operation, following startRecord/moreFlag.
 
-        ``records`` counts the records an element holds, which is what startRecord advances by.
+        ``records`` counts the records an element holds, which is what startRecord advances by. An API that keeps
+        answering moreFlag 1 is stopped with MalformedResponse: when a page repeats the one before, after twice
+        the ``expected`` records when the caller knows how many there can be, and after :data:`MAX_PAGES` pages.
         """
-        start = 1
-        for _ in range(MAX_PAGES):
+        start, pages, seen = 1, 0, 0
+        previous: tuple[Any, ...] | None = None
+        while True:
             reply = self._call(operation, **build(start))
             code = self._checked(operation, reply, ok)
             page = reply.all(items) if code == SUCCESS else []
             self._records[operation] += len(page)
-            yield from page
+            pages += 1
             if not page or replies.as_int(reply.text(more)) != 1:
+                yield from page
                 return
-            start += sum(map(records, page))
-        raise MalformedResponse(f"{operation}: more than {MAX_PAGES} pages; stopped")
+            fingerprint = _fingerprint(page)
+            if fingerprint == previous:
+                raise MalformedResponse(f"{operation}: the API kept answering {more} 1 with the same page again "
+                                        f"(page {pages}); stopped")
+            previous = fingerprint
+            yield from page
+            count = sum(map(records, page))
+            seen, start = seen + count, start + count
+            if pages >= MAX_PAGES or (expected is not None and seen >= 2 * expected):
+                said = f", for at most {expected} expected" if expected is not None else ""
+                raise MalformedResponse(f"{operation}: the API kept answering {more} 1 after {pages} pages and "
+                                        f"{seen} records{said}; stopped")
 
     # -- reads ----------------------------------------------------------------------------------------------------
 
@@ -187,7 +221,7 @@ class ChargePointClient:
         return replies.stations(self._paged(
             "getStations", lambda start: {"searchQuery": {**query, "startRecord": start,
                                                           "numStations": STATIONS_PAGE}},
-            "stationData", "moreFlag"))
+            "stationData", "moreFlag", expected=1 if station_id else None), self._reported)
 
     def get_station_status(self, station_ids: list[str]) -> dict[str, dict[int, PortStatus]]:
         """Port status of the given stations, keyed by station then port number."""
@@ -199,7 +233,7 @@ class ChargePointClient:
             result.update(replies.port_statuses(self._paged(
                 "getStationStatus", lambda start: {"searchQuery": {**query, "startRecord": start,
                                                                    "numStations": STATIONS_PAGE}},
-                "stationData", "moreFlag")))
+                "stationData", "moreFlag", expected=len(chunk)), self._reported))
         return result
 
     def get_load(self, station_id: str | None = None, sg_id: int | None = None) -> dict[str, StationLoad]:
@@ -207,7 +241,7 @@ class ChargePointClient:
         query: dict[str, Any] = {"stationID": station_id} if station_id else {"sgID": sg_id}
         reply = self._call("getLoad", searchQuery=query)
         self._checked("getLoad", reply)
-        loads = replies.station_loads(reply)
+        loads = replies.station_loads(reply, self._reported)
         self._records["getLoad"] += len(loads)
         return loads
 
@@ -217,7 +251,7 @@ class ChargePointClient:
         return replies.alarms(self._paged(
             "getAlarms", lambda start: {"searchQuery": {**query, "startRecord": start,
                                                         "numTransactions": ALARMS_PAGE}},
-            "Alarms", "moreFlag", ok=(NO_ALARMS,)))
+            "Alarms", "moreFlag", ok=(NO_ALARMS,)), self._reported)
 
     def get_station_rights(self, station_id: str | None = None) -> dict[str, list[RightsEntry]]:
         """Rights profiles per station group, keyed by station."""
@@ -236,7 +270,7 @@ class ChargePointClient:
             query["fromTimeStamp"] = since.astimezone(timezone.utc).replace(tzinfo=None)
         return replies.sessions(self._paged(
             "getChargingSessionData", lambda start: {"searchQuery": {**query, "startRecord": start}},
-            "ChargingSessionData", "MoreFlag", ok=(NO_SESSIONS, NO_DATA)))
+            "ChargingSessionData", "MoreFlag", ok=(NO_SESSIONS, NO_DATA)), self._reported)
 
     def get_cpn_instances(self) -> list[dict[str, str | None]]:
         """The ChargePoint networks the account sees; a cheap way to check credentials."""
@@ -283,3 +317,13 @@ def _shed_fields(shed: Shed, suffix: str) -> dict[str, Any]:
     if shed.kind is ShedKind.KW:
         return {f"allowedLoad{suffix}": Decimal(f"{round(shed.value, 3) + 0.0:.3f}")}
     return {f"percentShed{suffix}": int(shed.value)}
+
+
+def _fingerprint(page: list[Node]) -> tuple[Any, ...]:
+    """What tells one page from the next: its length and its first and last records."""
+    return len(page), ElementTree.tostring(page[0].element), ElementTree.tostring(page[-1].element)
+
+
+def _header(headers: Any, name: str) -> str | None:
+    found = {key.lower(): value for key, value in dict(headers or {}).items()}.get(name.lower())
+    return found.decode("latin-1") if isinstance(found, bytes) else found

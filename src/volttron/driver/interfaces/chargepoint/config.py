@@ -1,15 +1,22 @@
 """Device configuration: the keys of the spec, validated when the device is configured, never at first poll.
 
 Free of VOLTTRON and of the SOAP stack, so that the CLI and other tools can validate a configuration on their own.
+An unknown key is refused with the nearest known one (a typo must not quietly fall back to a default), and the
+files and addresses a config names (``caFile``, ``wsdl``, ``endpoint``) are checked here, not at the first call.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import re
+import ssl
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Hashable
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -22,6 +29,17 @@ DEFAULT_SETTLE_LIMIT = 300.0
 DEFAULT_STATIC_EXPIRATION = 3600.0
 _STATION_ID = re.compile(r"^\d+:\d+$")
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+
+# Keys of a device config that belong to the platform (VOLTTRON's RemoteConfig, DeviceConfig and EquipmentConfig,
+# by field name and alias, and the keys of the 1.x device config), and of its remote config; any "publish_" key.
+PLATFORM_KEYS = frozenset({
+    "debug", "driver_type", "heart_beat_point", "module", "plugins",
+    "active", "group", "interval", "polling_interval", "reservation_required_for_write", "stale_timeout",
+    "stale_timeout_configured", "stale_timeout_multiplier", "strict_all_publishes", "all_publish_interval",
+    "allow_duplicate_remotes", "equipment_specific_fields", "registry_config",
+    "driver_config", "remote_config", "timezone", "campus", "building", "unit",
+})
+_PLATFORM_PREFIXES = ("publish_",)
 
 
 @dataclass(frozen=True)
@@ -97,6 +115,41 @@ class DeviceSettings(BaseModel):
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
 
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_is_a_url(cls, value: str | None) -> str | None:
+        if value is not None and not _is_web_url(value):
+            raise ValueError("must be an http:// or https:// URL of the SOAP endpoint")
+        return value
+
+    @field_validator("wsdl")
+    @classmethod
+    def _wsdl_exists(cls, value: str | None) -> str | None:
+        if value is None or _is_web_url(value):
+            return value
+        if "://" in value and not value.startswith("file:"):
+            raise ValueError("must be an http:// or https:// URL, or the path of a WSDL file")
+        path = Path(url2pathname(urlsplit(value).path)) if value.startswith("file:") else Path(value).expanduser()
+        if not path.is_file():
+            raise ValueError(f"must be an http:// or https:// URL, or the path of a WSDL file; there is no file "
+                             f"at {path.resolve()}")
+        return value
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file_loads(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise ValueError(f"there is no file at {path.resolve()} (caFile names a PEM CA bundle)")
+        try:
+            ssl.create_default_context(cafile=str(path))
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"{path.resolve()} cannot be loaded as a PEM CA bundle ({exc.strerror or exc})") \
+                from None
+        return value
+
     def account_settings(self) -> AccountSettings:
         return AccountSettings(self.username, self.password.get_secret_value(), self.wsdl, self.endpoint,
                                self.timeout, self.ca_file)
@@ -115,11 +168,12 @@ def flatten_device_config(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_device_settings(raw: dict[str, Any], where: str = "device config") -> DeviceSettings:
-    """Validate the ChargePoint keys; the error names every bad key without echoing the password."""
+    """Validate the ChargePoint keys; the error names every bad or unknown key without echoing the password."""
+    flat = flatten_device_config(raw)
+    problems = [f"{where}, key '{key}': {unknown_key_message(key)}" for key in unknown_keys(flat)]
     try:
-        return DeviceSettings.model_validate(flatten_device_config(raw))
+        settings = DeviceSettings.model_validate(flat)
     except ValidationError as exc:
-        problems = []
         for error in exc.errors():
             key = ".".join(str(part) for part in error["loc"]) or "(config)"
             field_name = _alias(key)
@@ -132,6 +186,39 @@ def load_device_settings(raw: dict[str, Any], where: str = "device config") -> D
             shown = "" if field_name == "password" else f", value {error.get('input')!r}"
             problems.append(f"{where}, key '{field_name}'{shown}: {error['msg'].removeprefix('Value error, ')}")
         raise ConfigError("; ".join(problems), problems=problems) from None
+    if problems:
+        raise ConfigError("; ".join(problems), problems=problems)
+    return settings
+
+
+def driver_keys() -> list[str]:
+    """The ChargePoint keys, as spelled in configs."""
+    return [f.alias or name for name, f in DeviceSettings.model_fields.items()]
+
+
+def known_keys() -> list[str]:
+    """The ChargePoint keys and the platform's own keys."""
+    return driver_keys() + sorted(PLATFORM_KEYS)
+
+
+def unknown_keys(flat: dict[str, Any]) -> list[str]:
+    """Keys of a (flattened) device config that neither the driver nor the platform knows."""
+    known = set(known_keys()) | set(DeviceSettings.model_fields)
+    return [key for key in flat if key not in known and not str(key).startswith(_PLATFORM_PREFIXES)]
+
+
+def unknown_key_message(key: str) -> str:
+    """What to say about an unknown key: the nearest known one, or the list of the driver's keys."""
+    candidates = {known.lower(): known for known in known_keys()}
+    nearest = difflib.get_close_matches(str(key).lower(), list(candidates), n=1, cutoff=0.6)
+    if nearest:
+        return f"unknown key; did you mean '{candidates[nearest[0]]}'?"
+    return f"unknown key; the driver's keys are {', '.join(driver_keys())}"
+
+
+def _is_web_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _alias(key: str) -> str:

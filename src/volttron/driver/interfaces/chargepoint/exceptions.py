@@ -5,6 +5,7 @@
     ChargePointError
     ├── ConfigError            a device config or registry row is wrong (names file, row, column, value)
     ├── WriteRejected          a write refused before any API call (names point, value, what is accepted)
+    ├── BadValue               a value read does not convert to its point's Type (names point, value, Type)
     ├── TransportError         the API could not be reached or answered unusably
     │   ├── ApiTimeout         no complete answer within the configured timeout
     │   ├── MalformedResponse  the answer was not a readable SOAP document (or was too large)
@@ -13,9 +14,10 @@
     │   └── AuthError          the API refused the credentials
     └── ApiError               the API answered with a responseCode other than 100
 
-Foreign exceptions become these in one place (``client.translated``), which keeps the original as ``__cause__``;
-the one exception is a SOAP fault, whose text may quote our request (and so the password): its text is redacted and
-the original dropped.
+Foreign exceptions become these in one place (``client.translated``), which keeps the original as ``__cause__``.
+Every text that came from a server (a fault, a responseText, an error page, a redirect) may quote our request, and
+so the password: it is redacted, and the original is dropped when its own text held the password (always, for a
+SOAP fault).
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ class ConfigError(ChargePointError, ValueError):
 
 class WriteRejected(ChargePointError, ValueError):
     """A write refused by the driver itself, before anything was sent to the API."""
+
+
+class BadValue(ChargePointError, ValueError):
+    """A value the API sent that cannot be published as the Type its point declares; an error of that point only."""
 
 
 class TransportError(ChargePointError):
@@ -78,6 +84,12 @@ class SoapFault(ChargePointError):
 
 class AuthError(SoapFault):
     """The API refused the username/password (WS-Security UsernameToken)."""
+
+    def __init__(self, faultcode: str | None, faultstring: str | None, *, operation: str = "") -> None:
+        super().__init__(faultcode, faultstring, operation=operation)
+        where = f"{operation}: " if operation else ""
+        self.args = (f"{where}the API refused the credentials (username or password): SOAP fault "
+                     f"{faultcode or '?'}: {faultstring or '(no text)'}",)
 
 
 class ApiError(ChargePointError):

@@ -58,11 +58,12 @@ class PointSpec:
     units: str
     notes: str
     starting_value: Any  # None when there is no revert default
+    kind: str = ""  # the Type column, normalised: what the point publishes (the attribute's own kind when empty)
 
     def build(self) -> ChargepointRegister:
         units = self.units or self.attribute.units
         return self.register_class(self.attribute, self.point_name, self.port, units, self.notes,
-                                   read_only=not self.writable)
+                                   read_only=not self.writable, kind=self.kind or None)
 
 
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -97,8 +98,8 @@ def validate_row(row: RegistryRow, where: str = "registry") -> PointSpec:
 
     port = _check_port(row, attribute, problem)
 
+    kind = TYPE_ALIASES.get(row.type.lower())
     if attribute is not None:
-        kind = TYPE_ALIASES.get(row.type.lower())
         if kind not in attribute.accepted_kinds:
             problem("Type", row.type, f"cannot hold {attribute.name}; use {' or '.join(attribute.accepted_kinds)}")
 
@@ -120,7 +121,7 @@ def validate_row(row: RegistryRow, where: str = "registry") -> PointSpec:
     if problems or register_class is None or attribute is None:
         raise ConfigError("; ".join(problems), problems=problems)
     return PointSpec(register_class, attribute, row.point_name, port or None, writable, row.units, row.notes,
-                     starting_value)
+                     starting_value, kind or "")
 
 
 def _check_port(row: RegistryRow, attribute: Attribute | None,
@@ -204,13 +205,35 @@ def read_registry_csv(path: str | Path) -> list[dict[str, str]]:
     return parse_registry_csv(text, str(path))
 
 
+LONGEST_CELL = 131_072  # csv's own default limit: a longer cell is nearly always an unclosed quote
+
+
 def parse_registry_csv(text: str, where: str = "registry") -> list[dict[str, str]]:
-    """Parse registry CSV text; an empty file or one without the required columns is an error."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    """Parse registry CSV text; an empty file, one without the required columns or with a runaway cell is an error."""
+    text = text.lstrip("\ufeff")
+    reader = csv.DictReader(io.StringIO(text))
+    # Read every cell whatever its length, so that a long one is reported where it is rather than crash the reader.
+    limit = csv.field_size_limit(max(len(text), LONGEST_CELL) + 1)
+    try:
+        return _rows(reader, where)
+    except csv.Error as exc:
+        raise ConfigError(f"{where} line {reader.line_num}: not readable as CSV ({exc})") from None
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _rows(reader: csv.DictReader, where: str) -> list[dict[str, str]]:
     if not reader.fieldnames:
         raise ConfigError(f"{where} is empty: expected a header row with {', '.join(RegistryRow.COLUMNS.values())}")
     require_columns([_header(h) for h in reader.fieldnames], where)
-    return normalise_rows(reader)
+    rows = normalise_rows(reader)
+    long_cells = [f"{where} line {line}, column '{column}': a cell of {len(value)} characters (more than "
+                  f"{LONGEST_CELL}); an unclosed quote (\") makes the rest of the file one cell"
+                  for line, row in enumerate(rows, start=2) for column, value in row.items()
+                  if isinstance(value, str) and len(value) > LONGEST_CELL]
+    if long_cells:
+        raise ConfigError("; ".join(long_cells), problems=long_cells)
+    return rows
 
 
 def normalise_rows(rows: Iterable[Mapping[Any, Any]]) -> list[dict[str, Any]]:
