@@ -4,13 +4,14 @@ A device asks for one kind of data (a :class:`~.models.Source`) for its station.
 account are configured in the process, one call answers for all of them (getStationStatus takes a list of
 stations; getStations, getAlarms, getStationRights and getChargingSessionData answer for the whole organisation;
 getLoad is asked per station group), so the number of API calls per poll cycle does not grow with the number of
-devices.
+devices. Group devices share it too (:mod:`.groups`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime, timezone
 from typing import Any, Callable, Hashable, Iterable, Mapping
 
 import gevent
@@ -22,6 +23,7 @@ from .cache import ResponseCache
 from .client import NO_DATA, ChargePointClient
 from .config import AccountSettings
 from .exceptions import ApiError, ApiTimeout, ChargePointError, TransportError
+from .groups import GroupControl, GroupReads
 from .models import Shed, Source, StationInfo, StationLoad, WriteAction, WriteOperation
 from .writes import ShedControl, WriteOptions
 
@@ -47,7 +49,8 @@ class Account:
 
     def __init__(self, settings: AccountSettings, factory: Callable[[AccountSettings], ChargePointClient], *,
                  batching: bool = True, backoff_base: float = 5.0, backoff_max: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
         self.settings = settings
         self._batching = batching
         self._factory = factory
@@ -60,6 +63,10 @@ class Account:
         self._org_size: int | None = None  # stations in the organisation, once an org-wide inventory was read
         self._groups: dict[str, list[str]] = {}  # station -> ids of the groups it belongs to
         self.control = ShedControl(self)
+        self.groups = GroupReads(self)
+        self.group_control = GroupControl(self)
+        self._controls: dict[Source, ShedControl] = {Source.LOAD: self.control, Source.GROUP_LOAD: self.group_control}
+        self.wall_clock = wall_clock  # what "now" is for a scheduled shed event's start (aware UTC)
         self._max_age_seen = 0.0
         self._fetchers: dict[Source, Callable[[str, str | None, list[str]], Fetched]] = {
             Source.STATIONS: self._fetch_stations,
@@ -68,6 +75,7 @@ class Account:
             Source.ALARMS: self._fetch_alarms,
             Source.RIGHTS: lambda station_id, one, ids: self.client.get_station_rights(one),
             Source.SESSIONS: self._fetch_sessions,
+            Source.GROUP_LOAD: lambda sg_id, one, ids: self.groups.fetch(sg_id),
         }
 
     def __repr__(self) -> str:
@@ -103,6 +111,10 @@ class Account:
         """Include a configured device's station in batched requests."""
         self._stations.add(station_id)
 
+    def register_group(self, sg_id: str) -> None:
+        """A configured group device: its group's answers also serve its member stations' load reads."""
+        self.groups.register(sg_id)
+
     @property
     def stations(self) -> list[str]:
         return sorted(self._stations)
@@ -120,24 +132,26 @@ class Account:
 
     def read_sources(self, station_id: str, sources: Iterable[Source],
                      max_age: float) -> dict[Source, Any | ChargePointError]:
-        """Fetch the data of several sources for one station concurrently; failures come back as values.
+        """Fetch the data of several sources for one station (or group) concurrently; failures come back as values.
 
         Returns within the API timeout plus :data:`POLL_MARGIN`, whatever the API does.
         """
-        renewal = self.control.poll(station_id)  # runs beside the reads, within the same bound
+        # Lease renewals run beside the reads, within the same bound (a control knows only its own targets).
+        renewals = [renewal for control in self._controls.values()
+                    if (renewal := control.poll(station_id)) is not None]
         results: dict[Source, Any] = {}
         pending: dict[Source, gevent.Greenlet] = {}
         for source in sources:
             # After a write its station's load is read afresh at every poll until the station shows it.
-            age = 0.0 if source is Source.LOAD and self.control.needs_fresh_load(station_id) else max_age
+            control = self._controls.get(source)
+            age = 0.0 if control is not None and control.needs_fresh_load(station_id) else max_age
             hit, value = self.cache.get((source, station_id), age)
             if hit:
                 results[source] = _unwrap(value)
             else:
                 pending[source] = gevent.spawn(self._read_or_error, source, station_id, age)
-        if pending or renewal is not None:
-            gevent.joinall([*pending.values(), *([renewal] if renewal is not None else [])],
-                           timeout=self.settings.timeout + POLL_MARGIN)
+        if pending or renewals:
+            gevent.joinall([*pending.values(), *renewals], timeout=self.settings.timeout + POLL_MARGIN)
         for source, greenlet in pending.items():
             if not greenlet.ready():
                 greenlet.kill(block=False)
@@ -166,6 +180,10 @@ class Account:
         hit, value = self.cache.get(key, max_age)
         if hit:
             return _unwrap(value)
+        if source is Source.LOAD and self._read_through_group(station_id, max_age, for_write):
+            hit, value = self.cache.get(key, max(max_age, 1.0))
+            if hit:
+                return _unwrap(value)
         batched = self._batched(source, station_id)
         self._fetch_once((source, "*") if batched else key, source, station_id, batched, not for_write)
         hit, value = self.cache.get(key, max(max_age, 1.0))
@@ -174,6 +192,19 @@ class Account:
             self._fetch_once(key, source, station_id, False, not for_write)
             hit, value = self.cache.get(key, max(max_age, 1.0))
         return _unwrap(value)
+
+    def _read_through_group(self, station_id: str, max_age: float, for_write: bool) -> bool:
+        """Read a station's load through a configured group device's group that holds it (one call serves both);
+        False when there is none, or the API refuses the group (the station is then asked on its own)."""
+        group = self.groups.covering(station_id, self._groups.get(station_id, ()))
+        if group is None:
+            return False
+        try:
+            self.read(Source.GROUP_LOAD, group, max_age, for_write=for_write)
+        except ApiError as exc:
+            _log.debug("station %s: load not read through group %s (%s)", station_id, group, exc)
+            return False
+        return True
 
     def _fetch_once(self, flight: Hashable, source: Source, station_id: str, batched: bool, counted: bool) -> None:
         """One fetch into the cache, shared by every caller of the same flight, unless the source backs off."""
@@ -185,8 +216,9 @@ class Account:
     def _fetch(self, source: Source, station_id: str, batched: bool) -> None:
         ids = self.stations if batched else [station_id]
         found = self._fetchers[source](station_id, None if batched else station_id, ids)
+        if source in self._controls:
+            self._controls[source].observe(found)
         if source is Source.LOAD:
-            self.control.observe(found)
             ids = sorted(set(found) & set(ids) | {station_id})  # stations left out ask on their own later
         self.cache.put({(source, sid): found[sid] if sid in found else _NotFound(source.value, sid) for sid in ids})
         if self._max_age_seen:
@@ -221,7 +253,9 @@ class Account:
                 _log.debug("no group membership for batched getLoad (%s); asking per station", exc)
         found: dict[str, StationLoad] = {}
         for group, _members in group_cover(ids, self._groups):
-            found.update(self.client.get_load(sg_id=int(group)))
+            answer = self.client.get_load(sg_id=int(group))
+            self.groups.took(group, answer)
+            found.update(answer.stations)
         if station_id not in found:
             found.update(self.client.get_load(station_id))
         return found
@@ -233,19 +267,30 @@ class Account:
 
     # -- writes ------------------------------------------------------------------------------------------------------
 
-    def write(self, station_id: str, point: str, action: WriteAction, options: WriteOptions) -> None:
-        """Carry out a validated write exactly; raises on any refusal (before any call when it can be known)."""
+    def write(self, station_id: str, point: str, action: WriteAction, options: WriteOptions, *,
+              source: Source = Source.LOAD) -> None:
+        """Carry out a validated write exactly; raises on any refusal (before any call when it can be known).
+
+        ``source`` is the written point's: a group's point (Source.GROUP_LOAD) writes to the group ``station_id``.
+        """
         if action.operation is WriteOperation.CLEAR_ALARMS:
             try:
                 self.client.clear_alarms(station_id, action.port)
             finally:
                 self.invalidate(station_id, Source.ALARMS)
         else:
-            self.control.write(station_id, point, action, options)
+            self._controls[source].write(station_id, point, action, options)
 
-    def revert(self, station_id: str, defaults: Mapping[int | None, Shed | None], options: WriteOptions) -> None:
-        """Bring the station back to its Starting Values, else to the sheds in force before the first write."""
-        self.control.revert(station_id, defaults, options)
+    def revert(self, station_id: str, defaults: Mapping[int | None, Shed | None], options: WriteOptions, *,
+               source: Source = Source.LOAD) -> None:
+        """Bring the station (or group) back to its Starting Values, else to the sheds in force before the first
+        write."""
+        self._controls[source].revert(station_id, defaults, options)
+
+    def station_written(self, station_id: str) -> None:
+        """Forget what a write to a station made untrue: its cached load, and its groups' answers."""
+        self.invalidate(station_id, Source.LOAD)
+        self.groups.station_written(station_id)
 
     def invalidate(self, station_id: str, source: Source | None = None) -> None:
         """Forget cached reads of a station (of one source, or all) so the next read asks the API."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Hashable
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from .exceptions import ConfigError
 
@@ -45,7 +46,10 @@ class DeviceSettings(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
 
-    station_id: str = Field(alias="stationID", description="ChargePoint station ID, e.g. 1:123456")
+    station_id: str | None = Field(None, alias="stationID", description="ChargePoint station ID, e.g. 1:123456")
+    sg_id: int | None = Field(None, alias="sgID", gt=0,
+                              description="ChargePoint station group ID, e.g. 39491: a group device instead of a "
+                                          "station device")
     username: str = Field(min_length=1, description="API license key")
     password: SecretStr = Field(description=f"API password; taken from ${PASSWORD_ENV} when absent")
     cache_expiration: float = Field(DEFAULT_CACHE_EXPIRATION, alias="cacheExpiration", ge=0,
@@ -82,11 +86,42 @@ class DeviceSettings(BaseModel):
 
     @field_validator("station_id")
     @classmethod
-    def _station_id_format(cls, value: str) -> str:
+    def _station_id_format(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         value = value.strip()
         if not _STATION_ID.match(value):
             raise ValueError("must look like 1:123456 (network id, colon, station number)")
         return value
+
+    @field_validator("sg_id", mode="before")
+    @classmethod
+    def _sg_id_is_a_number(cls, value: Any) -> Any:
+        if isinstance(value, bool) or isinstance(value, float):
+            raise ValueError("must be a whole group number, e.g. 39491")
+        return value.strip() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "DeviceSettings":
+        problem = target_problem({"stationID": self.station_id, "sgID": self.sg_id})
+        if problem is not None:
+            raise PydanticCustomError(_TARGET_ERROR, problem)
+        return self
+
+    @property
+    def is_group(self) -> bool:
+        """True for a group device (``sgID``), False for a station device (``stationID``)."""
+        return self.sg_id is not None
+
+    @property
+    def target(self) -> str:
+        """What the device reads and writes: its station ID, or its group ID as text."""
+        return str(self.sg_id) if self.sg_id is not None else str(self.station_id)
+
+    @property
+    def target_name(self) -> str:
+        """The device's target for messages: ``station 1:123456`` or ``group 39491``."""
+        return f"group {self.sg_id}" if self.sg_id is not None else f"station {self.station_id}"
 
     @field_validator("wsdl", "endpoint", "ca_file", mode="before")
     @classmethod
@@ -96,6 +131,25 @@ class DeviceSettings(BaseModel):
     def account_settings(self) -> AccountSettings:
         return AccountSettings(self.username, self.password.get_secret_value(), self.wsdl, self.endpoint,
                                self.timeout, self.ca_file)
+
+
+_TARGET_ERROR = "device_target"
+
+
+def _given(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def target_problem(flat: dict[str, Any]) -> str | None:
+    """Why a device config names neither or both of ``stationID`` and ``sgID`` (None when it names one)."""
+    station, group = _given(flat.get("stationID")), _given(flat.get("sgID"))
+    if station and group:
+        return ("keys 'stationID' and 'sgID': give exactly one of the two (a device is one station or one station "
+                "group), not both")
+    if not station and not group:
+        return ("key 'stationID': required key is missing (or key 'sgID' for a station group device; exactly one "
+                "of the two)")
+    return None
 
 
 def flatten_device_config(raw: dict[str, Any]) -> dict[str, Any]:
@@ -112,11 +166,16 @@ def flatten_device_config(raw: dict[str, Any]) -> dict[str, Any]:
 
 def load_device_settings(raw: dict[str, Any], where: str = "device config") -> DeviceSettings:
     """Validate the ChargePoint keys; the error names every bad key without echoing the password."""
+    flat = flatten_device_config(raw)
+    target = target_problem(flat)
+    problems = [f"{where}, {target}"] if target is not None else []
+    settings: DeviceSettings | None = None
     try:
-        return DeviceSettings.model_validate(flatten_device_config(raw))
+        settings = DeviceSettings.model_validate(flat)
     except ValidationError as exc:
-        problems = []
         for error in exc.errors():
+            if error["type"] == _TARGET_ERROR:
+                continue  # reported above, from the raw keys, even when other keys are wrong too
             key = ".".join(str(part) for part in error["loc"]) or "(config)"
             field_name = _alias(key)
             if error["type"] == "missing":
@@ -127,7 +186,9 @@ def load_device_settings(raw: dict[str, Any], where: str = "device config") -> D
                 continue
             shown = "" if field_name == "password" else f", value {error.get('input')!r}"
             problems.append(f"{where}, key '{field_name}'{shown}: {error['msg']}")
-        raise ConfigError("; ".join(problems), problems=problems) from None
+    if problems or settings is None:
+        raise ConfigError("; ".join(problems), problems=problems) from None  # no chained error carrying the input
+    return settings
 
 
 def _alias(key: str) -> str:

@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 from xml.etree import ElementTree
 
 from .exceptions import MalformedResponse
-from .models import (Alarm, PortInfo, PortLoad, PortStatus, Pricing, RightsEntry, Session, StationInfo,
+from .models import (Alarm, GroupLoad, PortInfo, PortLoad, PortStatus, Pricing, RightsEntry, Session, StationInfo,
                      StationLoad)
 
 _SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -219,6 +219,22 @@ def station_loads(reply: Node) -> dict[str, StationLoad]:
                  ) for number, port in _ports(record)}
         result[station_id] = StationLoad(station_id, as_float(record.text("stationLoad")), ports)
     return result
+
+
+def group_load(reply: Node) -> GroupLoad:
+    """A getLoad answer for a station group: the group's fields, and each member station's load."""
+    return GroupLoad(sg_id=as_int(reply.text("sgID")), group_name=reply.text("groupName"),
+                     num_stations=as_int(reply.text("numStations")), sg_load=as_float(reply.text("sgLoad")),
+                     stations=station_loads(reply))
+
+
+def event_id(reply: Node) -> int:
+    """createLoadShedEvent's eventId; an answer without one is unusable (the event could not be cancelled)."""
+    found = as_int(reply.text("eventId"))
+    if found is None:
+        raise MalformedResponse(f"createLoadShedEvent: the answer has no usable eventId "
+                                f"({reply.text('eventId')!r}); the event may have been created")
+    return found
 
 
 def _grouped(records: Iterable[Node], make: Callable[[str, Node], T]) -> dict[str, list[T]]:
