@@ -97,9 +97,11 @@ class DeviceSettings(BaseModel):
     @field_validator("sg_id", mode="before")
     @classmethod
     def _sg_id_is_a_number(cls, value: Any) -> Any:
-        if isinstance(value, bool) or isinstance(value, float):
+        if isinstance(value, (bool, float)):
             raise ValueError("must be a whole group number, e.g. 39491")
-        return value.strip() if isinstance(value, str) else value
+        if isinstance(value, str):
+            return value.strip() or None  # empty counts as not given, as for the other optional keys
+        return value
 
     @model_validator(mode="after")
     def _one_target(self) -> "DeviceSettings":
