@@ -142,9 +142,7 @@ class Account:
         results: dict[Source, Any] = {}
         pending: dict[Source, gevent.Greenlet] = {}
         for source in sources:
-            # After a write its station's load is read afresh at every poll until the station shows it.
-            control = self._controls.get(source)
-            age = 0.0 if control is not None and control.needs_fresh_load(station_id) else max_age
+            age = 0.0 if self._applying(source, station_id) else max_age
             hit, value = self.cache.get((source, station_id), age)
             if hit:
                 results[source] = _unwrap(value)
@@ -162,6 +160,12 @@ class Account:
                 results[source] = TransportError(f"{source.value}: interrupted "
                                                  f"({greenlet.exception or greenlet.value!r})")
         return results
+
+    def _applying(self, source: Source, target: str) -> bool:
+        """After a write its station's (or group's) load is read afresh at every poll until it shows the write, and
+        so is the load of what the write changed too: a group's members, a member's groups."""
+        control = self._controls.get(source)
+        return control is not None and (control.needs_fresh_load(target) or self.groups.applying(source, target))
 
     def _read_or_error(self, source: Source, station_id: str, max_age: float) -> Any:
         # Errors come back as values: a greenlet that raised would also be reported on stderr by gevent's hub.
@@ -252,7 +256,7 @@ class Account:
             except ChargePointError as exc:
                 _log.debug("no group membership for batched getLoad (%s); asking per station", exc)
         found: dict[str, StationLoad] = {}
-        for group, _members in group_cover(ids, self._groups):
+        for group, _members in group_cover(ids, self._groups, prefer=self.groups.configured):
             answer = self.client.get_load(sg_id=int(group))
             self.groups.took(group, answer)
             found.update(answer.stations)

@@ -65,6 +65,16 @@ class GroupReads:
                 return sg_id
         return None
 
+    def applying(self, source: Source, target: str) -> bool:
+        """True while a write that changes ``target`` (a station, or a group) is not yet seen applied: a group's
+        write for its members, a member's write for its groups. Their loads are then read at every poll."""
+        if source is Source.LOAD:
+            return any(self._account.group_control.needs_fresh_load(sg_id)
+                       for sg_id, members in self._members.items() if target in members)
+        if source is Source.GROUP_LOAD:
+            return any(self._account.control.needs_fresh_load(sid) for sid in self._members.get(target, ()))
+        return False
+
     def station_written(self, station_id: str) -> None:
         """A write to a station: the groups holding it no longer show it truly."""
         for sg_id, members in self._members.items():
