@@ -212,6 +212,21 @@ def test_a_group_write_the_api_refuses_raises_its_code(sim, garage):
     assert every_member(sim, accepted=True) == {"1:10001": {}, "1:10004": {1: (3.0, None)}}
 
 
+def test_a_leased_group_shed_is_renewed_for_the_group_while_polled(sim, garage):
+    device = garage(shedLease=2)
+    device.set("allowedLoadPerStation", 3.0)
+    for _ in range(6):  # three lease periods of polling, a poll every 20 s
+        sim.clock.advance(20)
+        device.scrape()
+        assert every_member(sim, accepted=True) == {"1:10001": {1: (3.0, None), 2: (3.0, None)},
+                                                    "1:10004": {1: (3.0, None)}}
+    sheds = [fields for op, fields in sim.requests if op == "shedLoad"]
+    assert len(sheds) == 3 and all(f["timeInterval"] == "2" and f["shedGroup"]["sgID"] == str(GARAGE)
+                                   for f in sheds)
+    sim.clock.advance(2 * 60 + 3)  # polling stops: the lease lapses on every member
+    assert every_member(sim, accepted=True) == {"1:10001": {}, "1:10004": {}}
+
+
 # -- reverts ---------------------------------------------------------------------------------------------------------
 
 def revert_device(device: Device) -> None:

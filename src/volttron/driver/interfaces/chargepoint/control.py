@@ -4,6 +4,9 @@ Pure functions, no I/O, so that every rule is tested on its own. The API takes o
 a time per station and clears only whole stations, so a request may take a clear followed by a re-application of
 what must stay. Knowledge of a station is per port (a getLoad answer cannot tell a station-wide shed from equal
 port sheds); the driver writes a station-wide shed only when the operator writes or configures one.
+
+A station group is planned with the same rules, as a station whose ports are (member station, port) pairs: a
+group-wide shed is its "station-wide" step and a clear is one group clear (see :mod:`.groups`).
 """
 
 from __future__ import annotations
