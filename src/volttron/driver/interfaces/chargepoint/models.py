@@ -176,7 +176,10 @@ class RightsEntry:
 
 
 class Source(enum.Enum):
-    """The API data a register reads; one fetch per source serves every register of a device."""
+    """The API data a register reads; one fetch per source serves every register of a device.
+
+    GROUP_LOAD is getLoad asked by sgID, for group devices (:data:`STATION_SOURCES` are the others).
+    """
 
     STATIONS = "getStations"
     STATUS = "getStationStatus"
@@ -185,6 +188,10 @@ class Source(enum.Enum):
     ALARMS = "getAlarms"
     RIGHTS = "getStationRights"
     SESSIONS = "getChargingSessionData"
+
+
+STATION_SOURCES = tuple(source for source in Source if source is not Source.GROUP_LOAD)
+"""What a station device reads: one API operation each (a source's value is its operation's name)."""
 
 
 class WriteOperation(enum.Enum):
