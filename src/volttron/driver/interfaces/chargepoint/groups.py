@@ -13,7 +13,6 @@ and what must be re-applied afterwards goes to each member as port sheds.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any, Iterable
 
 from .control import Port, Step
@@ -22,8 +21,6 @@ from .writes import ShedControl, TargetState
 
 if TYPE_CHECKING:
     from .account import Account
-
-_log = logging.getLogger(__name__)
 
 
 class GroupReads:
