@@ -37,7 +37,7 @@ import logging  # noqa: E402
 from volttron.driver.interfaces.chargepoint import wsdl as wsdl_module  # noqa: E402
 from volttron.driver.interfaces.chargepoint.account import account_for, forget_accounts  # noqa: E402
 from volttron.driver.interfaces.chargepoint.config import AccountSettings  # noqa: E402
-from volttron.driver.interfaces.chargepoint.models import Source  # noqa: E402
+from volttron.driver.interfaces.chargepoint.models import STATION_SOURCES  # noqa: E402
 from volttron.driver.interfaces.chargepoint.standalone import Device, build_device, read_config_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,7 +157,7 @@ def bench_latency(sim: SimulatorProcess, station_ids: list[str], rows: list[dict
             expire([device])
             account = device.interface.account
             started = time.perf_counter()
-            for source in Source:
+            for source in STATION_SOURCES:
                 account.read(source, device.interface.settings.station_id, 30)
             return (time.perf_counter() - started) * 1000
 

@@ -13,3 +13,9 @@ PASSWORD = "s3cret-API-passw0rd-xyz"
 def sample_rows() -> list[dict[str, str]]:
     with (ROOT / "chargepoint.csv").open(newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
+
+
+def group_rows() -> list[dict[str, str]]:
+    """The sample group registry (chargepoint-group.csv)."""
+    with (ROOT / "chargepoint-group.csv").open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))

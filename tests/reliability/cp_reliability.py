@@ -29,7 +29,7 @@ import gevent
 from gevent.event import Event
 from gevent.pywsgi import WSGIServer
 
-from volttron.driver.interfaces.chargepoint.models import Source
+from volttron.driver.interfaces.chargepoint.models import STATION_SOURCES
 from volttron.driver.interfaces.chargepoint.client import BUNDLED_WSDL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ PASSWORD = "Pw-7f3Q&<tr0ub4dor>-zx"
 _ESCAPED = PASSWORD.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 PASSWORD_FORMS = (PASSWORD, _ESCAPED, _ESCAPED.replace("&", "&amp;"))  # as is, as sent, as quoted in an answer
 FROZEN = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
-METHODS = tuple(source.value for source in Source)
+METHODS = tuple(source.value for source in STATION_SOURCES)  # what a station device polls
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 CP_NS = "urn:dictionary:com.chargepoint.webservices"
 

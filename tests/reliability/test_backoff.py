@@ -10,12 +10,12 @@ from typing import Iterator
 import pytest
 
 from cp_reliability import PASSWORD, FakeClock, Records, count_calls, start_simulator, use_clock
-from volttron.driver.interfaces.chargepoint.models import Source
+from volttron.driver.interfaces.chargepoint.models import STATION_SOURCES
 from volttron.driver.interfaces.chargepoint.exceptions import ChargePointError
 
 pytestmark = pytest.mark.timeout(60)
 
-METHODS = [source.value for source in Source]
+METHODS = [source.value for source in STATION_SOURCES]  # what a station device polls
 POLL_INTERVAL = 5.0   # seconds of fake time between polls
 OUTAGE = 30 * 60.0    # half an hour of polls: 360 of them
 

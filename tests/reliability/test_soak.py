@@ -15,13 +15,13 @@ import pytest
 from chargepoint_simulator import SimClock, Simulator
 from cp_reliability import FROZEN, PASSWORD, USERNAME, FakeClock, break_simulator, live_greenlets, use_clock
 from volttron.driver.interfaces.chargepoint.account import POLL_MARGIN
-from volttron.driver.interfaces.chargepoint.models import Source
+from volttron.driver.interfaces.chargepoint.models import STATION_SOURCES
 
 pytestmark = pytest.mark.timeout(90)
 
 TIMEOUT = 1.0  # generous for the healthy calls, so only injected faults fail
 ROUNDS = 500  # two devices polled concurrently each round: 1000 polls
-OPERATIONS = [source.value for source in Source]
+OPERATIONS = [source.value for source in STATION_SOURCES]  # what a station device polls
 
 
 def cause_random_fault(sim, rng: random.Random) -> str:
@@ -81,7 +81,7 @@ def test_a_thousand_polls_under_random_faults_leave_nothing_behind(sim, make_dev
         assert device.scrape()[1] == {}
 
     assert account.cache.in_flight == 0
-    assert len(account.cache) <= len(Source) * len(devices)
+    assert len(account.cache) <= len(STATION_SOURCES) * len(devices)
     # Rounds 100 to 500 left no lasting objects beyond noise (a leak of one object per poll would be 800).
     assert objects_at[ROUNDS] - objects_at[100] < 300, objects_at
     sim.stop()  # ends the simulator's own request handlers, then count what is still alive

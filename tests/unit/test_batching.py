@@ -29,6 +29,23 @@ def test_group_cover(case, stations, groups, expected):
     assert group_cover(stations, groups) == expected
 
 
+# (stations, their groups, the groups of group devices, the groups asked)
+PREFERRED = [
+    ("a group device's group over an equal one", ["a", "b"], {"a": ["1", "9"], "b": ["1", "9"]}, ["1"],
+     [("1", {"a", "b"})]),
+    ("over a bigger one", ["a", "b", "c"], {"a": ["1", "9"], "b": ["1", "9"], "c": ["9"]}, ["1"],
+     [("1", {"a", "b"})]),
+    ("not when it would be a call for one station", ["a", "b"], {"a": ["1", "9"], "b": ["9"]}, ["1"],
+     [("9", {"a", "b"})]),
+]
+
+
+@pytest.mark.parametrize(("case", "stations", "groups", "prefer", "expected"), PREFERRED,
+                         ids=[c[0] for c in PREFERRED])
+def test_group_cover_prefers_the_groups_of_group_devices(case, stations, groups, prefer, expected):
+    assert group_cover(stations, groups, prefer) == expected
+
+
 @pytest.mark.parametrize(("field", "ids"), [("39491, 41020", ["39491", "41020"]), ("39491", ["39491"]),
                                            ("", []), (None, []), (" 1 ,, 2 ", ["1", "2"])])
 def test_group_ids_of_the_sgid_field(field, ids):

@@ -249,3 +249,45 @@ def test_a_wsdl_file_path_or_file_url_or_http_url_is_accepted(tmp_path):
     path.write_text("<definitions/>")
     for wsdl in (str(path), path.as_uri(), "https://example.com/api?wsdl"):
         assert load_device_settings({**GOOD, "wsdl": wsdl}).wsdl == wsdl
+# --- a station group instead of a station (sgID) ------------------------------------------------------------------
+
+GROUP = {k: v for k, v in GOOD.items() if k != "stationID"}
+
+
+@pytest.mark.parametrize("sg_id", [39491, "39491", " 39491 "])
+def test_a_group_device_names_sg_id_instead_of_station_id(sg_id):
+    settings = load_device_settings({**GROUP, "sgID": sg_id})
+    assert (settings.is_group, settings.sg_id, settings.station_id, settings.target) == (True, 39491, None, "39491")
+    assert settings.target_name == "group 39491"
+
+
+def test_a_station_device_is_not_a_group():
+    settings = load_device_settings(GOOD)
+    assert (settings.is_group, settings.target, settings.target_name) == (False, "1:00001", "station 1:00001")
+
+
+@pytest.mark.parametrize(("raw", "says"), [
+    ({**GOOD, "sgID": 39491}, "keys 'stationID' and 'sgID': give exactly one of the two"),
+    ({"driver_config": {**GOOD, "sgID": "39491"}}, "keys 'stationID' and 'sgID': give exactly one of the two"),
+    (GROUP, "key 'stationID': required key is missing (or key 'sgID'"),
+    ({**GROUP, "sgID": None}, "key 'stationID': required key is missing (or key 'sgID'"),
+    ({**GROUP, "sgID": ""}, "key 'stationID': required key is missing (or key 'sgID'"),
+], ids=["both", "both nested", "neither", "sgID None", "sgID empty"])
+def test_exactly_one_of_station_id_and_sg_id(raw, says):
+    error = refused(raw)
+    assert says in str(error) and "cp1.config" in str(error)
+    assert len(error.problems) == 1
+
+
+def test_both_keys_and_other_bad_keys_are_reported_together():
+    error = refused({**GOOD, "sgID": 7, "timeout": 0})
+    assert len(error.problems) == 2
+    assert any("'stationID' and 'sgID'" in p for p in error.problems)
+    assert any("key 'timeout'" in p for p in error.problems)
+
+
+@pytest.mark.parametrize("sg_id", [0, -5, "abc", "1:39491", 1.5, True, [39491]])
+def test_bad_sg_id_names_key_and_value(sg_id):
+    error = refused({**GROUP, "sgID": sg_id})
+    assert "key 'sgID'" in str(error) and repr(sg_id) in str(error)
+    assert SECRET not in str(error)

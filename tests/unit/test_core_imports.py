@@ -14,6 +14,8 @@ CORE = [
     "volttron.driver.interfaces.chargepoint.registry",
     "volttron.driver.interfaces.chargepoint.config",
     "volttron.driver.interfaces.chargepoint.account",
+    "volttron.driver.interfaces.chargepoint.groups",
+    "volttron.driver.interfaces.chargepoint.shed_events",
 ]
 FORBIDDEN = ("volttron.driver.base", "volttron.platform", "volttron.client")
 
@@ -66,6 +68,7 @@ LIGHT = [
     "volttron.driver.interfaces.chargepoint.chargepoint_registers",
     "volttron.driver.interfaces.chargepoint.attributes",
     "volttron.driver.interfaces.chargepoint.models",
+    "volttron.driver.interfaces.chargepoint.shed_events",
 ]
 
 

@@ -3,6 +3,7 @@ children, numbers as text, empty group fields), with no transport: each operatio
 of ``models``, and a field the answer leaves out or empty reads None, never "" or 0."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -11,8 +12,8 @@ import pytest
 
 from volttron.driver.interfaces.chargepoint import replies
 from volttron.driver.interfaces.chargepoint.exceptions import MalformedResponse
-from volttron.driver.interfaces.chargepoint.models import (Alarm, PortInfo, PortLoad, PortStatus, Pricing, RightsEntry,
-                                                           Session, StationInfo, StationLoad)
+from volttron.driver.interfaces.chargepoint.models import (Alarm, GroupLoad, PortInfo, PortLoad, PortStatus, Pricing,
+                                                           RightsEntry, Session, StationInfo, StationLoad)
 
 RECORDED = Path(__file__).with_name("recorded")
 
@@ -21,8 +22,9 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
 
 
-def reply(operation: str) -> replies.Node:
-    return replies.read_reply((RECORDED / f"{operation}.xml").read_bytes(), operation)
+def reply(operation: str, recording: str | None = None) -> replies.Node:
+    """The recorded answer to ``operation`` (in ``<recording or operation>.xml``)."""
+    return replies.read_reply((RECORDED / f"{recording or operation}.xml").read_bytes(), operation)
 
 
 def records(operation: str, element: str) -> list[replies.Node]:
@@ -74,6 +76,24 @@ CASES: list[tuple[str, Callable[[], Any], Any]] = [
                      Session("1:33923", 1, "53068111", None, utc("2016-11-07T18:00:00"), None, None, None)]}),
     ("getCPNInstances", lambda: replies.cpn_instances(reply("getCPNInstances")),
      [{"cpnID": "1", "cpnName": "CPN NA", "cpnDescription": "ChargePoint Network (North America)"}]),
+    # A group's getLoad: the group fields filled in, then every member station's load.
+    ("getLoad by sgID", lambda: replies.group_load(reply("getLoad", "getLoad-group")), GroupLoad(
+        sg_id=39491, group_name="Garage", num_stations=2, sg_load=9.914, stations={
+            "1:33923": StationLoad("1:33923", 3.314, {
+                1: PortLoad(1, port_load=0.0, allowed_load=3.5, percent_shed=0.0, shed_state=1, user_id=None,
+                            credential_id=None),
+                2: PortLoad(2, port_load=3.314, allowed_load=3.5, percent_shed=0.0, shed_state=1,
+                            user_id="664719", credential_id="CNCP0000481668")}),
+            "1:33924": StationLoad("1:33924", 6.6, {
+                1: PortLoad(1, port_load=6.6, allowed_load=0.0, percent_shed=0.0, shed_state=0, user_id="771204",
+                            credential_id="CNCP0000512377")})})),
+    # A station's getLoad leaves the group fields empty: they read None, never "" or 0.
+    ("getLoad by stationID, group fields", lambda: dataclasses.replace(replies.group_load(reply("getLoad")),
+                                                                       stations={}),
+     GroupLoad(None, None, None, None)),
+    ("createLoadShedEvent", lambda: replies.event_id(reply("createLoadShedEvent")), 48213),
+    ("removeLoadShedEvent", lambda: reply("removeLoadShedEvent").text("response"),
+     "Load shed event 48213 was cancelled."),
 ]
 
 
@@ -101,6 +121,12 @@ def test_a_fault_is_raised_with_its_code_and_text():
 def test_an_answer_that_is_not_the_expected_reply_is_malformed(body, says):
     with pytest.raises(MalformedResponse, match=says):
         replies.read_reply(body, "getAlarms")
+
+
+def test_an_event_answer_without_its_id_is_malformed_and_says_the_event_may_exist():
+    body = (RECORDED / "createLoadShedEvent.xml").read_text().replace("<eventId>48213</eventId>", "<eventId/>")
+    with pytest.raises(MalformedResponse, match="no usable eventId.*may have been created"):
+        replies.event_id(replies.read_reply(body.encode(), "createLoadShedEvent"))
 
 
 def test_records_without_their_key_are_skipped():

@@ -5,7 +5,7 @@ account are configured in the process, a bulk call may answer for all of them (g
 stations; getStations, getAlarms, getStationRights and getChargingSessionData answer for the whole organisation;
 getLoad answers per station group). :mod:`.costs` decides, per method and cycle, whether that beats asking station
 by station. Inventory and rights are kept for ``staticExpiration``; sessions are read again only for stations
-whose ports stopped charging (:class:`~.batching.SessionWatch`).
+whose ports stopped charging (:class:`~.batching.SessionWatch`). Group devices share it too (:mod:`.groups`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .client import MAX_CONCURRENT_CALLS, NO_DATA, STATIONS_PAGE, ChargePointCli
 from .config import AccountSettings
 from .costs import CostModel
 from .exceptions import ApiError, ApiTimeout, ChargePointError, TransportError
+from .groups import GroupControl, GroupReads
 from .models import (STATIC_SOURCES, Freshness, Shed, Source, StationInfo, StationLoad, WriteAction,
                      WriteOperation)
 from .redaction import Redactor
@@ -56,7 +57,8 @@ class Account:
 
     def __init__(self, settings: AccountSettings, factory: Callable[[AccountSettings], ChargePointClient], *,
                  batching: bool = True, backoff_base: float = 5.0, backoff_max: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
         self.settings = settings
         self._batching = batching
         self._factory = factory
@@ -75,6 +77,10 @@ class Account:
         self._groups: dict[str, list[str]] = {}  # station -> ids of the groups it belongs to
         self._group_sizes: dict[str, int] = {}  # group -> stations in it, from the inventory or its getLoad
         self.control = ShedControl(self)
+        self.groups = GroupReads(self)
+        self.group_control = GroupControl(self)
+        self._controls: dict[Source, ShedControl] = {Source.LOAD: self.control, Source.GROUP_LOAD: self.group_control}
+        self.wall_clock = wall_clock  # what "now" is for a scheduled shed event's start (aware UTC)
         self._max_age_seen = 0.0
         self._session_refresh = 0.0  # the sessions' safety refresh of the devices polled (staticExpiration)
         self._session_rate = 0.3  # completed sessions per station and hour, learned from bulk reads
@@ -85,6 +91,7 @@ class Account:
             Source.ALARMS: self._fetch_alarms,
             Source.RIGHTS: lambda station_id, one, ids: self.client.get_station_rights(one),
             Source.SESSIONS: self._fetch_sessions,
+            Source.GROUP_LOAD: lambda sg_id, one, ids: self.groups.fetch(sg_id),
         }
 
     def __repr__(self) -> str:
@@ -132,6 +139,10 @@ class Account:
             del self._stations[station_id]
             self._watch.forget(station_id)
 
+    def register_group(self, sg_id: str) -> None:
+        """A configured group device: its group's answers also serve its member stations' load reads."""
+        self.groups.register(sg_id)
+
     @property
     def stations(self) -> list[str]:
         return sorted(self._stations)
@@ -144,7 +155,7 @@ class Account:
         if source is Source.STATUS:
             return True  # a list of stations: one call per 500, and nothing but what was asked
         if source is Source.LOAD:
-            cover = group_cover(self._stations, self._groups)
+            cover = group_cover(self._stations, self._groups, prefer=self.groups.configured)
             records = sum(self._group_size(group, len(members)) for group, members in cover)
             return bool(cover) and self.costs.prefer_bulk(source, stations, len(cover), records, parallel=True)
         if source is Source.SESSIONS:
@@ -180,19 +191,21 @@ class Account:
 
     def read_sources(self, station_id: str, sources: Iterable[Source],
                      freshness: Freshness | float) -> dict[Source, Any | ChargePointError]:
-        """Fetch the data of several sources for one station concurrently; failures come back as values.
+        """Fetch the data of several sources for one station (or group) concurrently; failures come back as values.
 
         Returns within the API timeout plus :data:`POLL_MARGIN`, whatever the API does.
         """
         if not isinstance(freshness, Freshness):
             freshness = Freshness(freshness)
         self._session_refresh = freshness.sessions
-        renewal = self.control.poll(station_id)  # runs beside the reads, within the same bound
+        # Lease renewals run beside the reads, within the same bound (a control knows only its own targets).
+        renewals = [renewal for control in self._controls.values()
+                    if (renewal := control.poll(station_id)) is not None]
         results: dict[Source, Any] = {}
         pending: dict[Source, gevent.Greenlet] = {}
         for source in sources:
             age = freshness.of(source)
-            if source is Source.LOAD and self.control.needs_fresh_load(station_id):
+            if self._applying(source, station_id):
                 age = 0.0  # after a write its station's load is read afresh at every poll until it shows it
             elif source is Source.SESSIONS:
                 if not self._watch.needs_read(station_id, self.clock(), freshness.sessions):
@@ -205,9 +218,8 @@ class Account:
                 results[source] = value.error if isinstance(value, _NotFound) else value
             else:
                 pending[source] = gevent.spawn(self._read_or_error, source, station_id, age)
-        if pending or renewal is not None:
-            gevent.joinall([*pending.values(), *([renewal] if renewal is not None else [])],
-                           timeout=self.settings.timeout + POLL_MARGIN)
+        if pending or renewals:
+            gevent.joinall([*pending.values(), *renewals], timeout=self.settings.timeout + POLL_MARGIN)
         for source, greenlet in pending.items():
             if not greenlet.ready():
                 greenlet.kill(block=False)
@@ -218,6 +230,12 @@ class Account:
                 results[source] = TransportError(f"{source.value}: interrupted "
                                                  f"({greenlet.exception or greenlet.value!r})")
         return results
+
+    def _applying(self, source: Source, target: str) -> bool:
+        """After a write its station's (or group's) load is read afresh at every poll until it shows the write, and
+        so is the load of what the write changed too: a group's members, a member's groups."""
+        control = self._controls.get(source)
+        return control is not None and (control.needs_fresh_load(target) or self.groups.applying(source, target))
 
     def _read_or_error(self, source: Source, station_id: str, max_age: float) -> Any:
         # Errors come back as values: a greenlet that raised would also be reported on stderr by gevent's hub.
@@ -247,6 +265,10 @@ class Account:
         hit, value = self.cache.get(key, max_age)
         if hit:
             return _unwrap(value)
+        if source is Source.LOAD and self._read_through_group(station_id, max_age, for_write):
+            hit, value = self.cache.get(key, max(max_age, 1.0))
+            if hit:
+                return _unwrap(value)
         batched = self._batched(source, station_id)
         self._fetch_once((source, "*") if batched else key, source, station_id, batched, not for_write)
         hit, value = self.cache.get(key, max(max_age, 1.0))
@@ -255,6 +277,19 @@ class Account:
             self._fetch_once(key, source, station_id, False, not for_write)
             hit, value = self.cache.get(key, max(max_age, 1.0))
         return _unwrap(value)
+
+    def _read_through_group(self, station_id: str, max_age: float, for_write: bool) -> bool:
+        """Read a station's load through a configured group device's group that holds it (one call serves both);
+        False when there is none, or the API refuses the group (the station is then asked on its own)."""
+        group = self.groups.covering(station_id, self._groups.get(station_id, ()))
+        if group is None:
+            return False
+        try:
+            self.read(Source.GROUP_LOAD, group, max_age, for_write=for_write)
+        except ApiError as exc:
+            _log.debug("station %s: load not read through group %s (%s)", station_id, group, exc)
+            return False
+        return True
 
     def _fetch_once(self, flight: Hashable, source: Source, station_id: str, batched: bool, counted: bool) -> None:
         """One fetch into the cache, shared by every caller of the same flight, unless the source backs off."""
@@ -273,8 +308,9 @@ class Account:
         covered = len(found) if source is Source.LOAD else len(ids) if not batched or source is Source.STATUS \
             else self._org_size or len(found)
         self.costs.learn(source, time.monotonic() - started, calls, records, covered)
+        if source in self._controls:
+            self._controls[source].observe(found)
         if source is Source.LOAD:
-            self.control.observe(found)
             ids = sorted(set(found) & set(ids) | {station_id})  # stations left out ask on their own later
         elif source is Source.STATUS:
             self._watch.observe(found)
@@ -322,14 +358,15 @@ class Account:
             except ChargePointError as exc:
                 _log.debug("no group membership for batched getLoad (%s); asking per station", exc)
         found: dict[str, StationLoad] = {}
-        cover = group_cover(ids, self._groups)
+        cover = group_cover(ids, self._groups, prefer=self.groups.configured)
         asks = [gevent.spawn(_as_value, self.client.get_load, sg_id=int(group)) for group, _members in cover]
         gevent.joinall(asks)  # each call is bounded by the client's timeout
         for (group, _members), answer in zip(cover, asks):
             if isinstance(answer.value, BaseException):
                 raise answer.value
-            self._group_sizes[group] = len(answer.value)
-            found.update(answer.value)
+            self.groups.took(group, answer.value)
+            self._group_sizes[group] = len(answer.value.stations)
+            found.update(answer.value.stations)
         if station_id not in found:
             try:
                 found.update(self.client.get_load(station_id))
@@ -359,19 +396,30 @@ class Account:
 
     # -- writes ------------------------------------------------------------------------------------------------------
 
-    def write(self, station_id: str, point: str, action: WriteAction, options: WriteOptions) -> None:
-        """Carry out a validated write exactly; raises on any refusal (before any call when it can be known)."""
+    def write(self, station_id: str, point: str, action: WriteAction, options: WriteOptions, *,
+              source: Source = Source.LOAD) -> None:
+        """Carry out a validated write exactly; raises on any refusal (before any call when it can be known).
+
+        ``source`` is the written point's: a group's point (Source.GROUP_LOAD) writes to the group ``station_id``.
+        """
         if action.operation is WriteOperation.CLEAR_ALARMS:
             try:
                 self.client.clear_alarms(station_id, action.port)
             finally:
                 self.invalidate(station_id, Source.ALARMS)
         else:
-            self.control.write(station_id, point, action, options)
+            self._controls[source].write(station_id, point, action, options)
 
-    def revert(self, station_id: str, defaults: Mapping[int | None, Shed | None], options: WriteOptions) -> None:
-        """Bring the station back to its Starting Values, else to the sheds in force before the first write."""
-        self.control.revert(station_id, defaults, options)
+    def revert(self, station_id: str, defaults: Mapping[int | None, Shed | None], options: WriteOptions, *,
+               source: Source = Source.LOAD) -> None:
+        """Bring the station (or group) back to its Starting Values, else to the sheds in force before the first
+        write."""
+        self._controls[source].revert(station_id, defaults, options)
+
+    def station_written(self, station_id: str) -> None:
+        """Forget what a write to a station made untrue: its cached load, and its groups' answers."""
+        self.invalidate(station_id, Source.LOAD)
+        self.groups.station_written(station_id)
 
     def invalidate(self, station_id: str, source: Source | None = None) -> None:
         """Forget cached reads of a station (of one source, or all) so the next read asks the API."""

@@ -10,12 +10,12 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from .conversions import CONVERSIONS, Conversion, pricing_type_number
 from .exceptions import WriteRejected
-from .models import (Alarm, PortStatus, RightsEntry, Session, ShedKind, StationInfo, StationLoad, WriteAction,
-                     WriteOperation, sheds_in)
+from .models import (Alarm, GroupLoad, PortStatus, RightsEntry, Session, Shed, ShedKind, StationInfo, StationLoad,
+                     WriteAction, WriteOperation, group_sheds, sheds_in)
 
 ReadRule = Callable[[Any, "int | None"], Any]
 WriteRule = Callable[[str, "int | None", Any], WriteAction]
@@ -193,15 +193,20 @@ def _read_shed_state(load: StationLoad | None, port: int | None) -> int | None:
     return max(states) if states else None
 
 
+def shared_amount(sheds: Iterable[Shed], kind: ShedKind) -> float | None:
+    """The value every one of these sheds in force shares, when they are all of ``kind``; else None."""
+    values = {shed.value if shed.kind is kind else None for shed in sheds}
+    return values.pop() if len(values) == 1 else None
+
+
 def _read_shed_amount(kind: ShedKind) -> Callable[[StationLoad | None, int | None], float | None]:
     # The API reports 0 for the kind of shed not in force and for an unshed port; those read None. A shed port
     # with both at 0 is a cap at 0 kW (see control.sheds_in). At station level the value is the one every shed
     # port shares, or None when they differ.
     def read(load: StationLoad | None, port: int | None) -> float | None:
         in_force = sheds_in(load) if load is not None else {}
-        values = {in_force[p.port_number].value if in_force[p.port_number].kind is kind else None
-                  for p in _shed_ports(load, port) if p.port_number in in_force}
-        return values.pop() if len(values) == 1 else None
+        return shared_amount([in_force[p.port_number] for p in _shed_ports(load, port) if p.port_number in in_force],
+                             kind)
     return read
 
 
@@ -244,16 +249,8 @@ def is_blank(value: Any) -> bool:
 _CLEAR_HINT = "write shedState 0 to clear the shed"
 
 
-def _write_shed_state(point: str, port: int | None, value: Any) -> WriteAction:
-    accepted = (f"only 0 is accepted (clears the shed of {'the station' if port is None else f'port {port}'}); "
-                "to shed, write allowedLoad or percentShed")
-    if number(point, value, accepted) != 0:
-        raise WriteRejected(f"{point}: {_shown(value)} refused: {accepted}")
-    return WriteAction(WriteOperation.CLEAR_SHED, port=port)
-
-
-def _write_allowed_load(point: str, port: int | None, value: Any) -> WriteAction:
-    accepted = f"allowedLoad takes kW >= 0 with at most three decimals ({_CLEAR_HINT})"
+def kw_value(point: str, value: Any, accepted: str) -> float:
+    """A kW shed value as the API takes it (>= 0, three decimals), or WriteRejected saying ``accepted``."""
     kw = number(point, value, accepted)
     if kw < 0 or kw > MAX_KW:
         raise WriteRejected(f"{point}: {_shown(value)} refused: {accepted}, at most {MAX_KW:g}")
@@ -263,14 +260,32 @@ def _write_allowed_load(point: str, port: int | None, value: Any) -> WriteAction
                             f"it would be sent as 0 (stop charging); write 0 for that, or at least {KW_RESOLUTION:g}")
     if abs(sent - kw) > 1e-9:
         raise WriteRejected(f"{point}: {_shown(value)} refused: the API takes kW to three decimals; write {sent:g}")
-    return WriteAction(WriteOperation.SHED, port=port, allowed_kw=sent)
+    return sent
 
 
-def _write_percent_shed(point: str, port: int | None, value: Any) -> WriteAction:
-    accepted = f"percentShed takes a whole percent from 1 to 100 ({_CLEAR_HINT})"
+def percent_value(point: str, value: Any, accepted: str) -> float:
+    """A percent shed as this driver sends it (a whole percent from 1 to 100), or WriteRejected."""
     pct = number(point, value, accepted)
     if not 1 <= pct <= 100 or pct != int(pct):
         raise WriteRejected(f"{point}: {_shown(value)} refused: {accepted}")
+    return pct
+
+
+def _write_shed_state(point: str, port: int | None, value: Any) -> WriteAction:
+    accepted = (f"only 0 is accepted (clears the shed of {'the station' if port is None else f'port {port}'}); "
+                "to shed, write allowedLoad or percentShed")
+    if number(point, value, accepted) != 0:
+        raise WriteRejected(f"{point}: {_shown(value)} refused: {accepted}")
+    return WriteAction(WriteOperation.CLEAR_SHED, port=port)
+
+
+def _write_allowed_load(point: str, port: int | None, value: Any) -> WriteAction:
+    kw = kw_value(point, value, f"allowedLoad takes kW >= 0 with at most three decimals ({_CLEAR_HINT})")
+    return WriteAction(WriteOperation.SHED, port=port, allowed_kw=kw)
+
+
+def _write_percent_shed(point: str, port: int | None, value: Any) -> WriteAction:
+    pct = percent_value(point, value, f"percentShed takes a whole percent from 1 to 100 ({_CLEAR_HINT})")
     return WriteAction(WriteOperation.SHED, port=port, percent=pct)
 
 
@@ -279,6 +294,56 @@ LOAD_ATTRIBUTES: tuple[Attribute, ...] = (
     _attr("portLoad", P, "float", "kW", _read_port_load),
     _attr("allowedLoad", A, "float", "kW", _read_shed_amount(ShedKind.KW), write=_write_allowed_load),
     _attr("percentShed", A, "float", "Percent", _read_shed_amount(ShedKind.PERCENT), write=_write_percent_shed),
+)
+
+
+# -- StationGroupRegister (getLoad by sgID; shedLoad and clearShedState with shedGroup) ----------------------------
+
+def _group_field(field_name: str) -> ReadRule:
+    return lambda group, _port: None if group is None else getattr(group, field_name)
+
+
+def _group_shed_state(group: GroupLoad | None, _port: int | None) -> int | None:
+    # 1 while any member station has a shed in force; None when no member reported a shed state.
+    states = [p.shed_state for load in (group.stations.values() if group else ()) for p in load.ports.values()
+              if p.shed_state is not None]
+    return max(states) if states else None
+
+
+def _group_shed_amount(kind: ShedKind) -> ReadRule:
+    # As a station-level load point: the value every shed port of every member shares, else None.
+    return lambda group, _port: None if group is None else shared_amount(group_sheds(group).values(), kind)
+
+
+def _write_group_shed_state(point: str, _port: int | None, value: Any) -> WriteAction:
+    accepted = ("only 0 is accepted (clears the shed of every station of the group); to shed, write "
+                "allowedLoadPerStation or percentShedPerStation")
+    if number(point, value, accepted) != 0:
+        raise WriteRejected(f"{point}: {_shown(value)} refused: {accepted}")
+    return WriteAction(WriteOperation.CLEAR_SHED)
+
+
+def _write_allowed_per_station(point: str, _port: int | None, value: Any) -> WriteAction:
+    kw = kw_value(point, value, "allowedLoadPerStation takes kW >= 0 with at most three decimals, a cap on each "
+                                f"station of the group ({_CLEAR_HINT})")
+    return WriteAction(WriteOperation.SHED, allowed_kw=kw)
+
+
+def _write_percent_per_station(point: str, _port: int | None, value: Any) -> WriteAction:
+    pct = percent_value(point, value, "percentShedPerStation takes a whole percent from 1 to 100, shed on each "
+                                      f"station of the group ({_CLEAR_HINT})")
+    return WriteAction(WriteOperation.SHED, percent=pct)
+
+
+GROUP_ATTRIBUTES: tuple[Attribute, ...] = (
+    _attr("sgName", S, "string", "Name", _group_field("group_name")),
+    _attr("numStations", S, "int", "Number", _group_field("num_stations")),
+    _attr("sgLoad", S, "float", "kW", _group_field("sg_load")),
+    _attr("allowedLoadPerStation", S, "float", "kW", _group_shed_amount(ShedKind.KW),
+          write=_write_allowed_per_station),
+    _attr("percentShedPerStation", S, "float", "Percent", _group_shed_amount(ShedKind.PERCENT),
+          write=_write_percent_per_station),
+    _attr("shedState", S, "int", "0 or 1", _group_shed_state, write=_write_group_shed_state),
 )
 
 

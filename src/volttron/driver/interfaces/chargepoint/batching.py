@@ -13,21 +13,25 @@ from .models import PortStatus, Session
 SESSION_OVERLAP = timedelta(hours=24)  # longest session a refresh is sure to catch
 
 
-def group_cover(stations: Iterable[str], groups_of: Mapping[str, list[str]]) -> list[tuple[str, set[str]]]:
+def group_cover(stations: Iterable[str], groups_of: Mapping[str, list[str]],
+                prefer: Iterable[str] = ()) -> list[tuple[str, set[str]]]:
     """Station groups to ask getLoad for, greedily the one covering the most uncovered stations first.
 
     Only groups that cover at least two stations are worth a call; the stations left over are asked one by one.
+    Groups in ``prefer`` (those of group devices, whose answers are needed anyway) go first among those.
     Returns (group ID, the stations it was chosen for), in the order to ask.
     """
     uncovered = set(stations)
+    preferred = set(prefer)
     chosen: list[tuple[str, set[str]]] = []
     while uncovered:
         members: dict[str, set[str]] = {}
         for station in uncovered:
             for group in groups_of.get(station, []):
                 members.setdefault(group, set()).add(station)
-        best = max(members, key=lambda g: (len(members[g]), g), default=None)
-        if best is None or len(members[best]) < 2:
+        worth = [g for g in members if len(members[g]) >= 2]
+        best = max(worth, key=lambda g: (g in preferred, len(members[g]), g), default=None)
+        if best is None:
             break
         chosen.append((best, members[best]))
         uncovered -= members[best]

@@ -1,7 +1,9 @@
 """The VOLTTRON interface: adapts the ChargePoint core to the modular platform driver (``driver_type: chargepoint``).
 
-One interface instance serves one device (one station); devices that use the same API account share one
-:class:`~.account.Account` (client, cache, batching). Configuring a device never writes to its station.
+One interface instance serves one device: one station (``stationID``) or one station group (``sgID``); devices
+that use the same API account share one :class:`~.account.Account` (client, cache, batching). Configuring a device
+never writes to its station. Scheduled shed events go through the platform's ``call`` RPC (``schedule_shed``,
+``cancel_shed``; see :mod:`.shed_events`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from volttron.driver.base.config import PointConfig, RemoteConfig
 from volttron.driver.base.interfaces import BaseInterface
 
 from .account import Account, account_for
-from .chargepoint_registers import ChargepointRegister
+from .chargepoint_registers import SHED_SOURCES, ChargepointRegister
 from .client import ChargePointClient
 from .config import AccountSettings, DeviceSettings, load_device_settings
 from .control import revert_defaults
@@ -24,6 +26,7 @@ from .exceptions import ChargePointError, ConfigError, WriteRejected
 from .models import Freshness, Shed, Source
 from .registry import (PointSpec, RegistryRow, normalise_rows, registry_rows, require_columns, validate_row,
                        validate_rows)
+from .shed_events import checked_event_id, event_request, platform_callable
 from .writes import WriteOptions
 
 _log = logging.getLogger(__name__)
@@ -51,15 +54,17 @@ class ChargePointRemoteConfig(RemoteConfig):
 
 
 class ChargePoint(BaseInterface):
-    """Reads and controls one ChargePoint station through the ChargePoint Web Services API 5.0.
+    """Reads and controls one ChargePoint station, or one station group, through the ChargePoint Web Services API 5.0.
 
     Reverts are the driver's own (not VOLTTRON's BasicRevert, which would write back any polled value, derived
-    ones included): reverting a load point brings the station back to its Starting Values, else to the sheds in
-    force before the driver's first write.
+    ones included): reverting a load point brings the station (or group) back to its Starting Values, else to the
+    sheds in force before the driver's first write.
     """
 
     REGISTER_CONFIG_CLASS = ChargePointPointConfig
     INTERFACE_CONFIG_CLASS = ChargePointRemoteConfig
+    # What the platform driver's ``call`` RPC may invoke (an own set: the base class's is shared by every driver).
+    interface_callable_methods = {"schedule_shed", "cancel_shed"}
     # Replaceable so tests and other platforms can supply their own client (e.g. a recording fake).
     client_factory: Callable[[AccountSettings], ChargePointClient] | None = None
 
@@ -79,21 +84,24 @@ class ChargePoint(BaseInterface):
         self._account: Account | None = None
 
     def __repr__(self) -> str:
-        return f"<ChargePoint station {self.settings.station_id}, {len(self.point_map)} points>"
+        return f"<ChargePoint {self.settings.target_name}, {len(self.point_map)} points>"
 
     @property
     def account(self) -> Account:
         """The shared account; its client (and WSDL) are made at the first API call, not when configuring."""
         if self._account is None:
             self._account = account_for(self.settings.account_settings(), self.client_factory)
-            self._account.register(self.settings.station_id, self)
+            if self.settings.is_group:
+                self._account.register_group(self.settings.target)
+            else:
+                self._account.register(self.settings.target, self)
         return self._account
 
     # -- configuration -------------------------------------------------------------------------------------------
 
     @property
     def _registry_name(self) -> str:
-        return f"registry of station {self.settings.station_id}"
+        return f"registry of {self.settings.target_name}"
 
     def prepare_registry_config(self, registry_config: list[dict], remote_config: RemoteConfig | None = None
                                 ) -> list[dict]:
@@ -107,12 +115,12 @@ class ChargePoint(BaseInterface):
         rows = normalise_rows(registry_config)
         if rows:
             require_columns(dict.fromkeys(name for row in rows for name in row), self._registry_name)
-        specs = validate_rows(registry_rows(rows), self._registry_name)
+        specs = validate_rows(registry_rows(rows), self._registry_name, group=self.settings.is_group)
         try:
             self._revert_defaults = revert_defaults(
                 (spec.point_name, spec.port, spec.register_class(spec.attribute, spec.point_name, spec.port)
                  .plan_write(spec.starting_value)) for spec in specs
-                if spec.starting_value is not None and spec.register_class.source is Source.LOAD)
+                if spec.starting_value is not None and spec.register_class.source in SHED_SOURCES)
         except ConfigError as exc:
             raise ConfigError(f"{self._registry_name}: {exc}") from None
         self._specs = {spec.point_name: spec for spec in specs}
@@ -123,7 +131,8 @@ class ChargePoint(BaseInterface):
         if spec is None:  # a row that did not come through prepare_registry_config
             values = register_definition.model_dump(by_alias=True)
             values["Writable"] = str(register_definition.writable)
-            spec = validate_row(RegistryRow.from_mapping(0, values), self._registry_name)
+            spec = validate_row(RegistryRow.from_mapping(0, values), self._registry_name,
+                                group=self.settings.is_group)
         return spec.build()
 
     def insert_register(self, register: ChargepointRegister, base_topic: str) -> None:
@@ -151,7 +160,7 @@ class ChargePoint(BaseInterface):
                 by_source[register.source].append((topic, register))
         if not by_source:
             return results, errors
-        data = self.account.read_sources(self.settings.station_id, by_source, self._freshness)
+        data = self.account.read_sources(self.settings.target, by_source, self._freshness)
         for source, points in by_source.items():
             value = data[source]
             for topic, register in points:
@@ -188,31 +197,69 @@ class ChargePoint(BaseInterface):
         """
         register = self._writable(topic)
         action = register.plan_write(value)
-        self.account.write(self.settings.station_id, register.point_name, action, self._options)
-        _log.info("station %s: %s := %r written (%s)", self.settings.station_id, register.point_name, value,
+        self.account.write(self.settings.target, register.point_name, action, self._options,
+                           source=register.source)
+        _log.info("%s: %s := %r written (%s)", self.settings.target_name, register.point_name, value,
                   action.operation.value)
         try:
             return self.get_point(topic)
         except ChargePointError as exc:
-            _log.warning("station %s: %s written, but its read-back failed: %s", self.settings.station_id,
+            _log.warning("%s: %s written, but its read-back failed: %s", self.settings.target_name,
                          register.point_name, exc)
             return None
 
     def revert_point(self, topic: str, **kwargs: Any) -> None:
-        """Reverting a load point brings the whole station back (see the class docstring); other points have nothing
-        to revert (cleared alarms stay cleared, read-only points were never written)."""
+        """Reverting a load point brings the whole station (or group) back (see the class docstring); other points
+        have nothing to revert (cleared alarms stay cleared, read-only points were never written)."""
         register = self.point_map.get(topic)
         if register is None:
             raise WriteRejected(f"Point not configured on device: {topic}")
-        if register.read_only or not register.revertible or register.source is not Source.LOAD:
+        if register.read_only or not register.revertible or register.source not in SHED_SOURCES:
             _log.debug("%s: nothing to revert", topic)
             return
-        self.account.revert(self.settings.station_id, self._revert_defaults, self._options)
+        self._revert(register.source)
 
     def revert_all(self, **kwargs: Any) -> None:
-        """Bring the station back once, if the device has a writable load point."""
-        if any(not r.read_only and r.source is Source.LOAD for r in self.point_map.values()):
-            self.account.revert(self.settings.station_id, self._revert_defaults, self._options)
+        """Bring the station (or group) back once, if the device has a writable load point."""
+        sources = {r.source for r in self.point_map.values() if not r.read_only and r.source in SHED_SOURCES}
+        for source in sources:
+            self._revert(source)
+
+    def _revert(self, source: Source) -> None:
+        self.account.revert(self.settings.target, self._revert_defaults, self._options, source=source)
+
+    # -- scheduled shed events (the platform driver's ``call`` RPC) -----------------------------------------------
+
+    @platform_callable
+    def schedule_shed(self, start: Any, minutes: Any, kw_per_port: Any = None, percent: Any = None,
+                      allow_opt_out: Any = False) -> int:
+        """Have the ChargePoint cloud shed this device's station (or every station of its group) from ``start``
+        (an aware datetime, or ISO-8601 text with a UTC offset) for ``minutes``, capping each port at
+        ``kw_per_port`` kW or shedding ``percent`` % of each station; returns the API's eventId.
+
+        Everything is checked before any call (WriteRejected); the cloud starts and ends the event by itself, and
+        neither a revert nor a restart of the driver cancels it: ``cancel_shed`` does.
+        """
+        request = event_request(start, minutes, kw_per_port, percent, allow_opt_out, now=self.account.wall_clock())
+        target = ({"sg_id": self.settings.sg_id} if self.settings.is_group
+                  else {"station_id": self.settings.station_id})
+        found = self.account.client.create_load_shed_event(
+            start=request.start, minutes=request.minutes, allowed_kw_per_port=request.kw_per_port,
+            percent_per_station=request.percent, allow_opt_out=request.allow_opt_out, **target)
+        _log.info("%s: shed event %s scheduled from %s for %d min (%s)", self.settings.target_name, found,
+                  request.start.isoformat(), request.minutes,
+                  f"{request.kw_per_port:g} kW per port" if request.kw_per_port is not None
+                  else f"{request.percent:g} % per station")
+        return found
+
+    @platform_callable
+    def cancel_shed(self, event_id: Any) -> str | None:
+        """Remove a scheduled shed event (before its start: cancelled; while it runs: ended early); returns the
+        API's response text. An event ID that is not a positive whole number is refused before any call."""
+        checked = checked_event_id(event_id)
+        text = self.account.client.remove_load_shed_event(checked)
+        _log.info("%s: shed event %s removed: %s", self.settings.target_name, checked, text)
+        return text
 
 
 __all__ = ["ChargePoint", "ChargePointPointConfig", "ChargePointRemoteConfig", "ConfigError"]

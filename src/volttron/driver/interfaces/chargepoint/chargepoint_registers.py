@@ -1,4 +1,7 @@
-"""The six register types of the spec: a configured point reads one attribute of one station (or port).
+"""The register types: a configured point reads one attribute of one station (or port), or of one station group.
+
+The six of the spec serve station devices; ``StationGroupRegister`` (our extension) serves group devices, whose
+registries hold only it.
 
 Registers are duck-compatible with VOLTTRON's ``BaseRegister`` but import nothing from VOLTTRON; what each
 attribute means lives in :mod:`.attributes`, how a registry row becomes a register in :mod:`.registry`.
@@ -9,8 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from .attributes import (ALARM_ATTRIBUTES, LOAD_ATTRIBUTES, PUBLISHED_TYPES, RIGHTS_ATTRIBUTES, SESSION_ATTRIBUTES,
-                         STATION_ATTRIBUTES, STATUS_ATTRIBUTES, Attribute)
+from .attributes import (ALARM_ATTRIBUTES, GROUP_ATTRIBUTES, LOAD_ATTRIBUTES, PUBLISHED_TYPES, RIGHTS_ATTRIBUTES,
+                         SESSION_ATTRIBUTES, STATION_ATTRIBUTES, STATUS_ATTRIBUTES, Attribute)
 from .conversions import iso_utc
 from .exceptions import BadValue, WriteRejected
 from .models import Source, WriteAction
@@ -152,7 +155,20 @@ class ChargingSessionRegister(ChargepointRegister):
     attributes = _table(SESSION_ATTRIBUTES)
 
 
-REGISTER_TYPES: dict[str, type[ChargepointRegister]] = {
+class StationGroupRegister(ChargepointRegister):
+    """A station group's load and load-shed control (getLoad, shedLoad, clearShedState by sgID); station-level."""
+
+    source = Source.GROUP_LOAD
+    attributes = _table(GROUP_ATTRIBUTES)
+
+
+STATION_REGISTER_TYPES: dict[str, type[ChargepointRegister]] = {
     cls.__name__: cls for cls in (StationRegister, StationStatusRegister, LoadRegister, AlarmRegister,
                                   StationRightsRegister, ChargingSessionRegister)
 }
+"""The register types a station device's registry may hold."""
+GROUP_REGISTER_TYPES: dict[str, type[ChargepointRegister]] = {StationGroupRegister.__name__: StationGroupRegister}
+"""The register types a group device's registry may hold."""
+REGISTER_TYPES: dict[str, type[ChargepointRegister]] = {**STATION_REGISTER_TYPES, **GROUP_REGISTER_TYPES}
+SHED_SOURCES = frozenset({Source.LOAD, Source.GROUP_LOAD})
+"""The sources whose writable points are load sheds: what reverts bring back."""

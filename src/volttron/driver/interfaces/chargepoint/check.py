@@ -44,7 +44,8 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     specs: list[PointSpec] = []
     if registry is not None:
         try:
-            specs = validate_rows(registry_rows(read_registry_csv(registry)), str(registry))
+            specs = validate_rows(registry_rows(read_registry_csv(registry)), str(registry),
+                                  group=settings is not None and settings.is_group)
         except ConfigError as exc:
             problems.extend(exc.problems)
     if not problems and raw is not None and registry is not None:
@@ -75,6 +76,8 @@ def _check_online(settings: DeviceSettings, specs: list[PointSpec], out: TextIO)
     client = account_for(settings.account_settings()).client
     client.get_cpn_instances()  # AuthError / TransportError end the command with exit code 3
     out.write("credentials accepted by the API\n")
+    if settings.is_group:
+        return _check_group_online(client, settings.sg_id, out)
     try:
         stations = client.get_stations(settings.station_id)
     except ApiError as exc:
@@ -92,3 +95,17 @@ def _check_online(settings: DeviceSettings, specs: list[PointSpec], out: TextIO)
         fail(f"note: {len(names)} point(s) name port(s) {', '.join(map(str, missing))}, which the station lacks; "
              f"they will read None: {', '.join(names)}")
     return EXIT_OK
+
+
+def _check_group_online(client: Any, sg_id: int, out: TextIO) -> int:
+    from .client import NO_DATA
+    try:
+        group = client.get_load(sg_id=sg_id)
+    except ApiError as exc:
+        if exc.code != NO_DATA:
+            raise
+        fail(f"problem: group {sg_id} is not visible to this account")
+        return EXIT_REFUSED
+    out.write(f"group {sg_id} found ({group.group_name}), station(s) {', '.join(sorted(group.stations)) or 'none'}\n")
+    return EXIT_OK
+

@@ -89,6 +89,17 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     write.add_argument("--json", action="store_true", help='print {"point": ..., "written": ..., "value": ...}')
     check = device_command("check", "validate the config and every registry row, listing all problems")
     check.add_argument("--online", action="store_true", help="also check the credentials and the station")
+    schedule = device_command("schedule-shed", "schedule a shed that the ChargePoint cloud starts and ends by itself "
+                                               "for the device's station or group; prints the event ID")
+    schedule.add_argument("--start", required=True, metavar="ISO8601",
+                          help="when it starts, with a UTC offset (e.g. 2026-06-01T16:00:00-07:00 or ...Z)")
+    schedule.add_argument("--minutes", required=True, metavar="N", help="how long it lasts, in whole minutes")
+    value = schedule.add_mutually_exclusive_group(required=True)
+    value.add_argument("--kw-per-port", metavar="X", help="cap each port at X kW")
+    value.add_argument("--percent", metavar="Y", help="shed Y %% of each station's power (1-100)")
+    schedule.add_argument("--allow-opt-out", action="store_true", help="let drivers opt out of the event")
+    cancel = device_command("cancel-shed", "cancel a scheduled shed event (or end it early if it runs)")
+    cancel.add_argument("event_id", metavar="EVENT_ID", help="the ID schedule-shed printed")
     registry = commands.add_parser("registry", help="write a registry CSV of what the station really returns",
                                    description="Ask the API what the station returns and write a registry CSV "
                                                "with a row for each of its attributes (per port where port-level).")
@@ -125,6 +136,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     from .exceptions import ChargePointError, ConfigError
     handlers: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
         "init": _init, "demo": _demo, "scrape": _scrape, "set": _set, "check": _check, "registry": _registry,
+        "schedule-shed": _schedule_shed, "cancel-shed": _cancel_shed,
     }
     with _stderr_logging(args.verbose):
         try:
@@ -249,6 +261,37 @@ def _as_json(text: str) -> Any:
     return text
 
 
+def _schedule_shed(args: argparse.Namespace, out: TextIO) -> int:
+    from .device_files import load_device_files
+    device = load_device_files(args.config, args.registry)
+    return _event_command(lambda: device.interface.schedule_shed(
+        args.start, args.minutes, kw_per_port=args.kw_per_port, percent=args.percent,
+        allow_opt_out=args.allow_opt_out), out)
+
+
+def _cancel_shed(args: argparse.Namespace, out: TextIO) -> int:
+    from .device_files import load_device_files
+    device = load_device_files(args.config, args.registry)
+    return _event_command(lambda: device.interface.cancel_shed(args.event_id), out)
+
+
+def _event_command(run: Callable[[], Any], out: TextIO) -> int:
+    """Run a shed-event call and print its answer; a refusal is one line and exit code 1."""
+    from .exceptions import ApiError, AuthError, SoapFault, WriteRejected
+    try:
+        answer = run()
+    except WriteRejected as exc:
+        fail(f"refused (nothing was sent to the API): {exc}")
+        return EXIT_REFUSED
+    except AuthError:
+        raise
+    except (ApiError, SoapFault) as exc:
+        fail(f"refused by the API: {exc}")
+        return EXIT_REFUSED
+    out.write(f"{answer}\n")
+    return EXIT_OK
+
+
 def _check(args: argparse.Namespace, out: TextIO) -> int:
     from .check import run_check
     return run_check(args, out)
@@ -269,10 +312,12 @@ def _registry(args: argparse.Namespace, out: TextIO) -> int:
         if problem:
             fail(f"cannot write {args.output}: {problem}")
             return EXIT_CONFIG
-    # The same shared client the interface uses; an unknown station ends the command (ApiError, exit code 3).
-    stations = account_for(settings.account_settings()).client.get_stations(settings.station_id)
-    ports = sorted(stations[0].ports) if stations else []
-    candidates = registry_rows_for(ports)
+    ports: list[int] = []
+    if not settings.is_group:  # a group's points are all group-wide
+        # The same shared client the interface uses; an unknown station ends the command (ApiError, exit code 3).
+        stations = account_for(settings.account_settings()).client.get_stations(settings.station_id)
+        ports = sorted(stations[0].ports) if stations else []
+    candidates = registry_rows_for(ports, group=settings.is_group)
     device = build_device(raw, candidates, f"devices/{args.config.stem}")
     values, errors = device.scrape()
     # Inventory fields the station leaves empty are attributes it does not have; the live data (status, load,
@@ -299,8 +344,9 @@ def _registry(args: argparse.Namespace, out: TextIO) -> int:
             target.close()
     report = out if args.output else sys.stderr  # keep stdout pure CSV when the CSV goes there
     where = f" to {args.output}" if args.output else ""
-    report.write(f"wrote {len(kept)} points for station {settings.station_id} "
-                 f"(port(s) {', '.join(map(str, ports)) or 'none'}){where}\n")
+    scope = settings.target_name if settings.is_group else \
+        f"station {settings.station_id} (port(s) {', '.join(map(str, ports)) or 'none'})"
+    report.write(f"wrote {len(kept)} points for {scope}{where}\n")
     if left_out:
         report.write(f"left out {len(left_out)} attribute(s) the station does not return: {', '.join(left_out)}\n")
         for cause in group_errors(device, {name: errors[name] for name in left_out if name in errors}):

@@ -16,7 +16,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, overload
 from xml.etree import ElementTree
 
 import gevent
@@ -26,7 +26,7 @@ from suds.transport import Request
 from . import replies
 from .exceptions import (ApiError, ApiTimeout, AuthError, ChargePointError, MalformedResponse, SoapFault,
                          TransportError)
-from .models import Alarm, PortStatus, RightsEntry, Session, Shed, ShedKind, StationInfo, StationLoad
+from .models import Alarm, GroupLoad, PortStatus, RightsEntry, Session, Shed, ShedKind, StationInfo, StationLoad
 from .replies import Fault, Node, read_reply
 from .config import DEFAULT_MAX_RESPONSE_BYTES
 from .transport import BoundedTransport, Credentials
@@ -236,14 +236,28 @@ class ChargePointClient:
                 "stationData", "moreFlag", expected=len(chunk)), self._reported))
         return result
 
-    def get_load(self, station_id: str | None = None, sg_id: int | None = None) -> dict[str, StationLoad]:
-        """Live load (kW) and shed state of one station or of every station of one group."""
-        query: dict[str, Any] = {"stationID": station_id} if station_id else {"sgID": sg_id}
+    @overload
+    def get_load(self, station_id: str) -> dict[str, StationLoad]: ...
+
+    @overload
+    def get_load(self, *, sg_id: int) -> GroupLoad: ...
+
+    def get_load(self, station_id: str | None = None, sg_id: int | None = None
+                 ) -> dict[str, StationLoad] | GroupLoad:
+        """Live load (kW) and shed state of one station (by station ID), or of a station group: its total and
+        every member station's load."""
+        if (station_id is None) == (sg_id is None):
+            raise ValueError("give a station ID or a group ID")
+        query: dict[str, Any] = {"stationID": station_id} if station_id is not None else {"sgID": int(sg_id or 0)}
         reply = self._call("getLoad", searchQuery=query)
         self._checked("getLoad", reply)
-        loads = replies.station_loads(reply, self._reported)
-        self._records["getLoad"] += len(loads)
-        return loads
+        if station_id is not None:
+            loads = replies.station_loads(reply, self._reported)
+            self._records["getLoad"] += len(loads)
+            return loads
+        group = replies.group_load(reply, self._reported)
+        self._records["getLoad"] += len(group.stations)
+        return group
 
     def get_alarms(self, station_id: str | None = None) -> dict[str, list[Alarm]]:
         """Every uncleared alarm of one station or of the account, keyed by station (code 153 = none)."""
@@ -295,6 +309,45 @@ class ChargePointClient:
     def clear_shed_state(self, station_id: str) -> None:
         """Clear every shed on the station (the API cannot clear one port alone)."""
         self._succeeded("clearShedState", shedQuery={"shedStation": {"stationID": station_id}})
+
+    def shed_group(self, sg_id: int, shed: Shed, minutes: int = 0) -> None:
+        """Shed every station of a group: ``shed`` applies to each station (kW: a cap on each, not on the group's
+        total) for ``minutes`` (0 = until cleared)."""
+        self._succeeded("shedLoad", shedQuery={"shedGroup": {"sgID": int(sg_id), **_shed_fields(shed, "PerStation")},
+                                               "timeInterval": int(minutes)})
+
+    def clear_group_shed(self, sg_id: int) -> None:
+        """Clear every shed of every station of a group."""
+        self._succeeded("clearShedState", shedQuery={"shedGroup": {"sgID": int(sg_id)}})
+
+    def create_load_shed_event(self, *, start: datetime, minutes: int, station_id: str | None = None,
+                               sg_id: int | None = None, allowed_kw_per_port: float | None = None,
+                               percent_per_station: float | None = None, allow_opt_out: bool = False) -> int:
+        """Schedule a shed that the ChargePoint cloud starts at ``start`` and ends ``minutes`` later by itself, for
+        one station or a group; returns the API's eventId. ``start`` must be aware (it is sent in UTC, whole
+        seconds); exactly one target and one value (kW per port, or a whole percent per station)."""
+        if start.tzinfo is None or start.utcoffset() is None:
+            raise ValueError("the event's start needs a UTC offset")
+        if (station_id is None) == (sg_id is None):
+            raise ValueError("give a station ID or a group ID")
+        if (allowed_kw_per_port is None) == (percent_per_station is None):
+            raise ValueError("give kW per port or a percent per station")
+        event: dict[str, Any] = {"stationID": station_id} if station_id is not None else {"sgID": str(sg_id)}
+        event.update({"eventStartTime": start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                      "eventDuration": int(minutes), "allowOptOut": bool(allow_opt_out)})
+        if allowed_kw_per_port is not None:
+            event.update(_shed_fields(Shed(ShedKind.KW, allowed_kw_per_port), "PerPort"))
+        else:
+            event["percentShedPerStation"] = int(percent_per_station or 0)
+        reply = self._call("createLoadShedEvent", shedEvent=event)
+        self._checked("createLoadShedEvent", reply)
+        return replies.event_id(reply)
+
+    def remove_load_shed_event(self, event_id: int) -> str | None:
+        """Cancel a scheduled shed event before its start, or end it early; returns the API's response text."""
+        reply = self._call("removeLoadShedEvent", eventId=int(event_id))
+        self._checked("removeLoadShedEvent", reply)
+        return reply.text("response")
 
     def clear_alarms(self, station_id: str, port: int | None = None) -> bool:
         """Clear the alarms of a station, or of one port; False when there was nothing to clear (code 153)."""

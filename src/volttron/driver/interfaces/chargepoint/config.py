@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from .exceptions import ConfigError
 
@@ -64,7 +65,10 @@ class DeviceSettings(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
 
-    station_id: str = Field(alias="stationID", description="ChargePoint station ID, e.g. 1:123456")
+    station_id: str | None = Field(None, alias="stationID", description="ChargePoint station ID, e.g. 1:123456")
+    sg_id: int | None = Field(None, alias="sgID", gt=0,
+                              description="ChargePoint station group ID, e.g. 39491: a group device instead of a "
+                                          "station device")
     username: str = Field(min_length=1, description="API license key")
     password: SecretStr = Field(description=f"API password; taken from ${PASSWORD_ENV} when absent")
     cache_expiration: float = Field(DEFAULT_CACHE_EXPIRATION, alias="cacheExpiration", ge=0,
@@ -104,11 +108,44 @@ class DeviceSettings(BaseModel):
 
     @field_validator("station_id")
     @classmethod
-    def _station_id_format(cls, value: str) -> str:
+    def _station_id_format(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         value = value.strip()
         if not _STATION_ID.match(value):
             raise ValueError("must look like 1:123456 (network id, colon, station number)")
         return value
+
+    @field_validator("sg_id", mode="before")
+    @classmethod
+    def _sg_id_is_a_number(cls, value: Any) -> Any:
+        if isinstance(value, (bool, float)):
+            raise ValueError("must be a whole group number, e.g. 39491")
+        if isinstance(value, str):
+            return value.strip() or None  # empty counts as not given, as for the other optional keys
+        return value
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "DeviceSettings":
+        problem = target_problem({"stationID": self.station_id, "sgID": self.sg_id})
+        if problem is not None:
+            raise PydanticCustomError(_TARGET_ERROR, problem)
+        return self
+
+    @property
+    def is_group(self) -> bool:
+        """True for a group device (``sgID``), False for a station device (``stationID``)."""
+        return self.sg_id is not None
+
+    @property
+    def target(self) -> str:
+        """What the device reads and writes: its station ID, or its group ID as text."""
+        return str(self.sg_id) if self.sg_id is not None else str(self.station_id)
+
+    @property
+    def target_name(self) -> str:
+        """The device's target for messages: ``station 1:123456`` or ``group 39491``."""
+        return f"group {self.sg_id}" if self.sg_id is not None else f"station {self.station_id}"
 
     @field_validator("wsdl", "endpoint", "ca_file", mode="before")
     @classmethod
@@ -155,6 +192,25 @@ class DeviceSettings(BaseModel):
                                self.timeout, self.ca_file)
 
 
+_TARGET_ERROR = "device_target"
+
+
+def _given(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def target_problem(flat: dict[str, Any]) -> str | None:
+    """Why a device config names neither or both of ``stationID`` and ``sgID`` (None when it names one)."""
+    station, group = _given(flat.get("stationID")), _given(flat.get("sgID"))
+    if station and group:
+        return ("keys 'stationID' and 'sgID': give exactly one of the two (a device is one station or one station "
+                "group), not both")
+    if not station and not group:
+        return ("key 'stationID': required key is missing (or key 'sgID' for a station group device; exactly one "
+                "of the two)")
+    return None
+
+
 def flatten_device_config(raw: dict[str, Any]) -> dict[str, Any]:
     """Accept both the legacy shape (keys inside ``driver_config``) and the flat 2.x remote config."""
     flat = {k: v for k, v in raw.items() if k not in ("driver_config", "remote_config")}
@@ -170,11 +226,16 @@ def flatten_device_config(raw: dict[str, Any]) -> dict[str, Any]:
 def load_device_settings(raw: dict[str, Any], where: str = "device config") -> DeviceSettings:
     """Validate the ChargePoint keys; the error names every bad or unknown key without echoing the password."""
     flat = flatten_device_config(raw)
-    problems = [f"{where}, key '{key}': {unknown_key_message(key)}" for key in unknown_keys(flat)]
+    target = target_problem(flat)
+    problems = [f"{where}, {target}"] if target is not None else []
+    problems += [f"{where}, key '{key}': {unknown_key_message(key)}" for key in unknown_keys(flat)]
+    settings: DeviceSettings | None = None
     try:
         settings = DeviceSettings.model_validate(flat)
     except ValidationError as exc:
         for error in exc.errors():
+            if error["type"] == _TARGET_ERROR:
+                continue  # reported above, from the raw keys, even when other keys are wrong too
             key = ".".join(str(part) for part in error["loc"]) or "(config)"
             field_name = _alias(key)
             if error["type"] == "missing":
@@ -185,9 +246,8 @@ def load_device_settings(raw: dict[str, Any], where: str = "device config") -> D
                 continue
             shown = "" if field_name == "password" else f", value {error.get('input')!r}"
             problems.append(f"{where}, key '{field_name}'{shown}: {error['msg'].removeprefix('Value error, ')}")
-        raise ConfigError("; ".join(problems), problems=problems) from None
-    if problems:
-        raise ConfigError("; ".join(problems), problems=problems)
+    if problems or settings is None:
+        raise ConfigError("; ".join(problems), problems=problems) from None  # no chained error carrying the input
     return settings
 
 

@@ -4,21 +4,31 @@ Pure functions, no I/O, so that every rule is tested on its own. The API takes o
 a time per station and clears only whole stations, so a request may take a clear followed by a re-application of
 what must stay. Knowledge of a station is per port (a getLoad answer cannot tell a station-wide shed from equal
 port sheds); the driver writes a station-wide shed only when the operator writes or configures one.
+
+A station group is planned with the same rules, as a station whose ports are (member station, port) pairs: a
+group-wide shed is its "station-wide" step and a clear is one group clear (see :mod:`.groups`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Union
 
 from .exceptions import ConfigError, WriteRejected
-from .models import Shed, ShedKind, StationInfo, WriteAction, WriteOperation
+from .models import Member, Shed, ShedKind, StationInfo, WriteAction, WriteOperation
 
 KW_RESOLUTION = 0.001  # the API's loads are decimals with three places
 
 
 PortSheds = Mapping[int, Shed]  # the sheds in force per port; a port that is absent has none
+# A group is planned as a station whose ports are (member station, port) pairs: the same rules then hold for it.
+Port = Union[int, Member]
+
+
+def port_label(port: Port) -> str:
+    """A port as messages name it: ``port 1``, or ``1:10001 port 1`` for a group's member."""
+    return f"{port[0]} port {port[1]}" if isinstance(port, tuple) else f"port {port}"
 
 
 @dataclass(frozen=True)
@@ -27,14 +37,18 @@ class Step:
 
     operation: WriteOperation
     station: Shed | None = None
-    ports: Mapping[int, Shed] = field(default_factory=dict)
+    ports: Mapping[Port, Shed] = field(default_factory=dict)
+
+    def describe(self, noun: str = "station") -> str:
+        """The write in words; ``noun`` is what a clear or a station-wide shed covers (station, group)."""
+        if self.operation is WriteOperation.CLEAR_SHED:
+            return f"clear the {noun}"
+        if self.station is not None:
+            return f"shed the {noun} at {self.station}"
+        return "shed " + ", ".join(f"{port_label(port)} at {shed}" for port, shed in _sorted(self.ports))
 
     def __str__(self) -> str:
-        if self.operation is WriteOperation.CLEAR_SHED:
-            return "clear the station"
-        if self.station is not None:
-            return f"shed the station at {self.station}"
-        return "shed " + ", ".join(f"port {port} at {shed}" for port, shed in sorted(self.ports.items()))
+        return self.describe()
 
 
 CLEAR = Step(WriteOperation.CLEAR_SHED)
@@ -45,21 +59,29 @@ class Plan:
     """The writes that carry out a request, and the sheds in force once the station has applied them."""
 
     steps: tuple[Step, ...]
-    expected: dict[int, Shed]
+    expected: dict[Port, Shed]
+
+    def describe(self, noun: str = "station") -> str:
+        return "; then ".join(step.describe(noun) for step in self.steps) or "nothing to send"
 
     def __str__(self) -> str:
-        return "; then ".join(map(str, self.steps)) or "nothing to send"
+        return self.describe()
 
 
-def describe(sheds: PortSheds) -> str:
-    return ", ".join(f"port {port} {shed}" for port, shed in sorted(sheds.items())) or "no shed"
+def _sorted(sheds: Mapping[Port, Shed]) -> list[tuple[Port, Shed]]:
+    return sorted(sheds.items(), key=lambda item: (str(item[0][0]), item[0][1]) if isinstance(item[0], tuple)
+                  else ("", item[0]))
 
 
-def _kind_conflict(point: str, wanted: ShedKind, current: PortSheds) -> None:
+def describe(sheds: Mapping[Port, Shed]) -> str:
+    return ", ".join(f"{port_label(port)} {shed}" for port, shed in _sorted(sheds)) or "no shed"
+
+
+def _kind_conflict(point: str, wanted: ShedKind, current: Mapping[Port, Shed], holder: str) -> None:
     in_force = {shed.kind for shed in current.values()} - {wanted}
     if in_force:
         other = in_force.pop().value
-        raise WriteRejected(f"{point}: the station has a {other} shed in force ({describe(current)}) and the API "
+        raise WriteRejected(f"{point}: {holder} has a {other} shed in force ({describe(current)}) and the API "
                             f"takes one kind at a time: clear it first (write shedState 0), then write the "
                             f"{wanted.value} shed")
 
@@ -84,17 +106,19 @@ def check_against_station(point: str, action: WriteAction, ports: Iterable[int],
         raise WriteRejected(f"{point}: {action.allowed_kw:g} kW refused: {where}; write at most {rating:g}")
 
 
-def plan_write(point: str, action: WriteAction, current: PortSheds | None, ports: Iterable[int]) -> Plan:
+def plan_write(point: str, action: WriteAction, current: Mapping[Port, Shed] | None, ports: Iterable[Port], *,
+               holder: str = "the station") -> Plan:
     """The writes for an operator's shed or clear, checked against the sheds in force (None: could not be read).
 
     A clear of one port clears the station (the API cannot clear a port alone) and re-applies, in one more write,
-    every other port's shed in force; a port with no shed in force needs nothing.
+    every other port's shed in force; a port with no shed in force needs nothing. ``holder`` names, in a refusal,
+    what has the shed of the other kind ("the station", "a member station").
     """
     known = set(ports) | set(current or {})
     shed = shed_of(action)
     if shed is not None:
         if current is not None:
-            _kind_conflict(point, shed.kind, current)
+            _kind_conflict(point, shed.kind, current, holder)
         if action.port is None:
             return Plan((Step(WriteOperation.SHED, station=shed),), {port: shed for port in known})
         return Plan((Step(WriteOperation.SHED, ports={action.port: shed}),), {**(current or {}), action.port: shed})
@@ -118,11 +142,11 @@ class Targets:
     written as such.
     """
 
-    ports: Mapping[int, Shed | None]
+    ports: Mapping[Port, Shed | None]
     station: Shed | None = None
 
 
-def plan_revert(targets: Targets, current: PortSheds | None, ports: Iterable[int]) -> Plan:
+def plan_revert(targets: Targets, current: Mapping[Port, Shed] | None, ports: Iterable[Port]) -> Plan:
     """The fewest writes that bring the whole station from ``current`` to ``targets``: at most one clear, then one
     re-application of what must be in force. ``current`` None (the sheds in force could not be read) clears."""
     known = set(ports) | set(current or {}) | set(targets.ports)
@@ -145,13 +169,13 @@ def plan_revert(targets: Targets, current: PortSheds | None, ports: Iterable[int
     return Plan((CLEAR, Step(WriteOperation.SHED, ports=desired)) if desired else (CLEAR,), desired)
 
 
-def configured_targets(defaults: Mapping[int | None, Shed | None], baseline: PortSheds,
-                       ports: Iterable[int]) -> Targets:
+def configured_targets(defaults: Mapping[int | None, Shed | None], baseline: Mapping[Port, Shed],
+                       ports: Iterable[Port]) -> Targets:
     """Revert targets: a port's own Starting Value, else the station's, else the shed in force before the driver
     first wrote (``baseline``; no shed when nothing was recorded). Ports the station lacks are left out."""
     known = set(ports) or set(baseline) | {port for port in defaults if port is not None}
     station_default = defaults.get(None, _UNSET)
-    result: dict[int, Shed | None] = {}
+    result: dict[Port, Shed | None] = {}
     for port in known:
         if port in defaults:
             result[port] = defaults[port]

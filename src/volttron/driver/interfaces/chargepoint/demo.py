@@ -1,4 +1,5 @@
-"""``chargepoint-driver demo``: the driver against an embedded simulator, polling, shedding load and clearing it.
+"""``chargepoint-driver demo``: the driver against an embedded simulator, polling, shedding load and clearing it, then
+the same for a whole station group.
 
 It starts from a device config (``./chargepoint.config``, ``--config``, or the sample shipped in the package) and
 says what it changes for the run: the simulator's address and credentials, and the station when the configured one
@@ -15,7 +16,8 @@ from typing import Any, Callable, TextIO
 
 from .config import flatten_device_config
 from .console import EXIT_API, EXIT_OK
-from .registry import read_registry_csv
+from .models import Source
+from .registry import read_registry_csv, registry_rows_for
 from .samples import SAMPLE_CONFIG, SAMPLE_REGISTRY
 from .standalone import Device, build_device, read_config_file, registry_path_for
 from .terminal import print_table, show, with_units
@@ -25,6 +27,7 @@ DEMO_PASSWORD = "demo-password"
 DEMO_PROPAGATION = 2.0  # seconds the simulated station takes to apply a shed or a clear
 DEMO_SHED_KW = 3.0
 LOCAL_CONFIG = Path("chargepoint.config")
+DEMO_GROUP_KW = 2.0
 
 
 @dataclass
@@ -103,7 +106,9 @@ def run_demo(args: argparse.Namespace, out: TextIO) -> int:
         # account (same cache, same client) with cacheExpiration 0.
         watcher = build_device(start.raw, start.rows, "devices/demo/watch", {**overrides, "cacheExpiration": 0})
         status = _demo_shed(device, watcher, values, out)
-        out.write(f"\nDone in {time.monotonic() - started:.1f} s: {args.cycles} poll(s) and a load shed, "
+        if status == EXIT_OK:
+            status = _demo_group(sim, device, out)
+        out.write(f"\nDone in {time.monotonic() - started:.1f} s: {args.cycles} poll(s), a load shed and a group cap, "
                   f"{sum(sim.calls.values())} API calls in all.\n{_next_steps(start)}")
     return status
 
@@ -168,8 +173,36 @@ def _demo_shed(device: Device, watcher: Device, values: dict[str, Any], out: Tex
     return EXIT_OK
 
 
-def _wait_for(device: Device, names: list[str], done: Callable[[dict[str, Any]], bool], out: TextIO,
-              limit: float = 20.0, every: float = 0.5) -> bool:
+def _demo_group(sim: Any, device: Any, out: TextIO) -> int:
+    """A group device on the same account: read the group's load, cap every member station, clear."""
+    # The site with the most stations (a site group rather than the organisation-wide "Demand Response" one).
+    group = max(sim.model.groups, key=lambda g: (len(g.station_ids), g.sgName != "Demand Response", -g.sgID))
+    settings = device.interface.settings
+    raw = {"driver_type": "chargepoint", "driver_config": {
+        "sgID": group.sgID, "username": settings.username, "password": settings.password.get_secret_value(),
+        "wsdl": settings.wsdl, "cacheExpiration": 0, "timeout": 5}}
+    garage = build_device(raw, registry_rows_for([], group=True), "devices/demo/garage")
+    values, _errors = garage.scrape()
+    out.write(f"\nA station group as a device (sgID {group.sgID}, the points of chargepoint-group.csv): "
+              f"{values['sgName']!r}, {values['numStations']} station(s) drawing {show(values['sgLoad'])} kW\n"
+              f"Cap each station of the group at {DEMO_GROUP_KW:g} kW: allowedLoadPerStation := {DEMO_GROUP_KW:g} "
+              f"(one shedLoad for the whole group)\n")
+    garage.set("allowedLoadPerStation", DEMO_GROUP_KW)
+    if not _wait_for(garage, ["allowedLoadPerStation", "shedState", "sgLoad"],
+                     lambda now: now["allowedLoadPerStation"] == DEMO_GROUP_KW, out, marker="every member applied it"):
+        out.write("  the stations did not apply the cap in time\n")
+        return EXIT_API
+    answer = garage.interface.account.read(Source.GROUP_LOAD, str(group.sgID), 60.0)
+    out.write("  the members: " + ", ".join(f"{sid} {show(load.station_load)} kW" for sid, load
+                                             in sorted(answer.stations.items())) + "\n")
+    readback = garage.set("shedState", 0)
+    out.write(f"Clear it: shedState := 0 (one clearShedState for the group) accepted; read-back right away: "
+              f"shedState = {show(readback)}, until the stations apply it\n")
+    return EXIT_OK
+
+
+def _wait_for(device: Any, names: list[str], done: Callable[[dict[str, Any]], bool], out: TextIO,
+              limit: float = 20.0, every: float = 0.5, marker: str = "applied by the station") -> bool:
     """Re-read ``names`` every ``every`` seconds, printing each read, until ``done`` or ``limit`` seconds."""
     topics = [device.topic(name) for name in names]
     strip = len(device.base_topic) + 1
@@ -180,7 +213,7 @@ def _wait_for(device: Device, names: list[str], done: Callable[[dict[str, Any]],
         elapsed = time.monotonic() - started
         shown = ", ".join(f"{name} = {with_units(now[name], device.register(name).get_units())}" for name in names)
         finished = done(now)
-        out.write(f"  {elapsed:4.1f} s  {shown}{'  <- applied by the station' if finished else ''}"
+        out.write(f"  {elapsed:4.1f} s  {shown}{f'  <- {marker}' if finished else ''}"
                   f"{'  (' + '; '.join(set(errors.values())) + ')' if errors else ''}\n")
         out.flush()
         if finished:

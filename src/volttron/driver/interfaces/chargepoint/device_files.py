@@ -37,10 +37,10 @@ def read_device_config(path: Path) -> tuple[dict[str, Any], DeviceSettings]:
 
 def load_device_files(config: Path, registry: Path | None = None) -> Device:
     """The device as the platform would configure it from ``config`` and its registry (or ``registry``)."""
-    raw, _settings = read_device_config(config)
+    raw, settings = read_device_config(config)
     registry = registry or registry_path_for(config, raw)
     rows = read_registry_csv(registry)
-    validate_rows(registry_rows(rows), str(registry))
+    validate_rows(registry_rows(rows), str(registry), group=settings.is_group)
     return build_device(raw, rows, f"devices/{config.stem}")
 
 

@@ -106,6 +106,34 @@ class StationLoad:
 
 
 @dataclass(frozen=True)
+class GroupLoad:
+    """Live load of one station group, from getLoad by sgID: the group's fields and each member station's load.
+
+    ``sg_load`` is the group's total in kW as the API reports it; ``stations`` are keyed by station ID.
+    """
+
+    sg_id: int | None
+    group_name: str | None
+    num_stations: int | None
+    sg_load: float | None
+    stations: dict[str, StationLoad] = field(default_factory=dict)
+
+
+Member = tuple[str, int]  # (station ID, port number): how a group's knowledge addresses one port
+
+
+def group_sheds(group: GroupLoad) -> dict[Member, Shed]:
+    """The sheds a group's getLoad answer shows in force, per (member station, port)."""
+    return {(station_id, port): shed for station_id, load in group.stations.items()
+            for port, shed in sheds_in(load).items()}
+
+
+def group_ports(group: GroupLoad) -> frozenset[Member]:
+    """Every (member station, port) pair of a group's getLoad answer."""
+    return frozenset((station_id, port) for station_id, load in group.stations.items() for port in load.ports)
+
+
+@dataclass(frozen=True)
 class Alarm:
     """One alarm, from getAlarms; ``port_number`` is None for a station-wide alarm."""
 
@@ -148,16 +176,22 @@ class RightsEntry:
 
 
 class Source(enum.Enum):
-    """The API data a register reads; one fetch per source serves every register of a device."""
+    """The API data a register reads; one fetch per source serves every register of a device.
+
+    GROUP_LOAD is getLoad asked by sgID, for group devices (:data:`STATION_SOURCES` are the others).
+    """
 
     STATIONS = "getStations"
     STATUS = "getStationStatus"
     LOAD = "getLoad"
+    GROUP_LOAD = "getLoad by sgID"
     ALARMS = "getAlarms"
     RIGHTS = "getStationRights"
     SESSIONS = "getChargingSessionData"
 
 
+STATION_SOURCES = tuple(source for source in Source if source is not Source.GROUP_LOAD)
+"""What a station device reads: one API operation each (a source's value is its operation's name)."""
 STATIC_SOURCES = frozenset({Source.STATIONS, Source.RIGHTS})  # data that changes a few times a year
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Mapping
 
 from .attributes import TYPE_ALIASES, Attribute, PortRule, is_blank
-from .chargepoint_registers import REGISTER_TYPES, ChargepointRegister
+from .chargepoint_registers import GROUP_REGISTER_TYPES, REGISTER_TYPES, STATION_REGISTER_TYPES, ChargepointRegister
 from .exceptions import ConfigError, WriteRejected
 
 
@@ -71,11 +71,29 @@ _FALSE = {"false", "f", "no", "n", "0", ""}
 
 
 def _writable_names() -> list[str]:
-    return [name for cls in REGISTER_TYPES.values() for name, a in cls.attributes.items() if a.writable]
+    names = [name for cls in REGISTER_TYPES.values() for name, a in cls.attributes.items() if a.writable]
+    return list(dict.fromkeys(names))
 
 
-def validate_row(row: RegistryRow, where: str = "registry") -> PointSpec:
-    """Check one row against the spec; every problem found is reported at once in one ConfigError."""
+def _device_kind_problem(register_name: str, group: bool | None) -> str | None:
+    """Why a register type does not belong in this device's registry (``group``: a group device; None: either)."""
+    if group is None or register_name not in REGISTER_TYPES:
+        return None
+    if group and register_name not in GROUP_REGISTER_TYPES:
+        return (f"a group device (sgID) may hold only {', '.join(GROUP_REGISTER_TYPES)} rows; {register_name} "
+                "points belong to a station device (stationID)")
+    if not group and register_name in GROUP_REGISTER_TYPES:
+        return (f"a station device (stationID) may not hold {register_name} rows; they belong to a group device "
+                "(sgID instead of stationID)")
+    return None
+
+
+def validate_row(row: RegistryRow, where: str = "registry", *, group: bool | None = None) -> PointSpec:
+    """Check one row against the spec; every problem found is reported at once in one ConfigError.
+
+    ``group`` says which device the registry is for (True: a group device, False: a station device), whose
+    register types it must hold; None accepts either.
+    """
     problems: list[str] = []
 
     def problem(column: str, value: str, message: str) -> None:
@@ -86,8 +104,11 @@ def validate_row(row: RegistryRow, where: str = "registry") -> PointSpec:
         problem("Volttron Point Name", row.point_name, "a point name is required")
     register_class = REGISTER_TYPES.get(row.register_name)
     attribute: Attribute | None = None
+    wrong_device = _device_kind_problem(row.register_name, group)
     if register_class is None:
         problem("Register Name", row.register_name, f"must be one of {', '.join(REGISTER_TYPES)}")
+    elif wrong_device is not None:
+        problem("Register Name", row.register_name, wrong_device)
     else:
         attribute = register_class.attributes.get(row.attribute_name)
         if attribute is None:
@@ -165,14 +186,17 @@ def _check_starting_value(attribute: Attribute, row: RegistryRow, port: int | No
     return float(row.starting_value) if attribute.kind == "float" else int(float(row.starting_value))
 
 
-def validate_rows(rows: Iterable[RegistryRow], where: str = "registry") -> list[PointSpec]:
-    """Validate a whole registry: every bad row and every duplicate name is reported in one ConfigError."""
+def validate_rows(rows: Iterable[RegistryRow], where: str = "registry", *, group: bool | None = None
+                  ) -> list[PointSpec]:
+    """Validate a whole registry: every bad row and every duplicate name is reported in one ConfigError.
+
+    ``group`` as for :func:`validate_row`."""
     specs: list[PointSpec] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
     for row in rows:
         try:
-            specs.append(validate_row(row, where))
+            specs.append(validate_row(row, where, group=group))
         except ConfigError as exc:
             problems.extend(exc.problems)
         if row.point_name:
@@ -286,9 +310,10 @@ def registry_rows(rows: list[dict[str, Any]]) -> list[RegistryRow]:
 
 # -- the generated registry ----------------------------------------------------------------------------------------
 
-def all_attributes() -> list[tuple[type[ChargepointRegister], Attribute]]:
-    """Every (register type, attribute) pair of the spec, in spec order."""
-    return [(cls, attribute) for cls in REGISTER_TYPES.values() for attribute in cls.attributes.values()]
+def all_attributes(types: dict[str, type[ChargepointRegister]] = REGISTER_TYPES
+                   ) -> list[tuple[type[ChargepointRegister], Attribute]]:
+    """Every (register type, attribute) pair of these register types (default: all), in spec order."""
+    return [(cls, attribute) for cls in types.values() for attribute in cls.attributes.values()]
 
 
 # Point names for attributes whose names repeat across register types.
@@ -301,8 +326,10 @@ _DISTINCT_NAMES = {
 _STARTING_VALUES = {"shedState": "0", "clearAlarms": "0"}
 
 
-def registry_rows_for(port_numbers: Iterable[int], *, writable: bool = True) -> list[dict[str, str]]:
-    """Registry rows for every attribute of a station with these ports, with distinct point names.
+def registry_rows_for(port_numbers: Iterable[int], *, writable: bool = True, group: bool = False
+                      ) -> list[dict[str, str]]:
+    """Registry rows for every attribute of a station with these ports (``group``: of a station group, whose
+    attributes are all station-level), with distinct point names.
 
     Station-level attributes get one row; port-level ones one row per port (suffix ``Port<n>``); attributes that
     may be either get a station row and one per port. Writable points get their revert default, and nothing is
@@ -310,7 +337,7 @@ def registry_rows_for(port_numbers: Iterable[int], *, writable: bool = True) -> 
     """
     ports = sorted(set(port_numbers))
     rows = []
-    for cls, attribute in all_attributes():
+    for cls, attribute in all_attributes(GROUP_REGISTER_TYPES if group else STATION_REGISTER_TYPES):
         base = _DISTINCT_NAMES.get((cls.__name__, attribute.name), attribute.name)
         scopes: list[int | None] = []
         if attribute.port_rule is not PortRule.PORT:

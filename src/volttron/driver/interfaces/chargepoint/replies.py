@@ -26,7 +26,7 @@ import gevent
 
 from .conversions import to_float, to_int
 from .exceptions import MalformedResponse
-from .models import (Alarm, PortInfo, PortLoad, PortStatus, Pricing, RightsEntry, Session, StationInfo,
+from .models import (Alarm, GroupLoad, PortInfo, PortLoad, PortStatus, Pricing, RightsEntry, Session, StationInfo,
                      StationLoad)
 from .redaction import Redactor
 
@@ -365,6 +365,22 @@ def station_loads(reply: Node, reported: Reported | None = None) -> dict[str, St
     """A getLoad answer: kW and shed state by station."""
     return {station_id: _station_load(station_id, record, reported)
             for station_id, record in _by_station(reply.all("stationData"))}
+
+
+def group_load(reply: Node, reported: Reported | None = None) -> GroupLoad:
+    """A getLoad answer for a station group: the group's fields, and each member station's load."""
+    return GroupLoad(sg_id=as_int(reply.text("sgID")), group_name=reply.text("groupName"),
+                     num_stations=as_int(reply.text("numStations")), sg_load=as_float(reply.text("sgLoad")),
+                     stations=station_loads(reply, reported))
+
+
+def event_id(reply: Node) -> int:
+    """createLoadShedEvent's eventId; an answer without one is unusable (the event could not be cancelled)."""
+    found = as_int(reply.text("eventId"))
+    if found is None:
+        raise MalformedResponse(f"createLoadShedEvent: the answer has no usable eventId "
+                                f"({reply.text('eventId')!r}); the event may have been created")
+    return found
 
 
 def _grouped(records: Iterable[Node], make: Callable[[str, Node, Reported | None], T],

@@ -1,7 +1,7 @@
 """The sample device config and registry shipped in the package, and writing them out (``chargepoint-driver init``).
 
-They are the files README's commands use; in a clone of the repository, ``chargepoint.config`` and
-``chargepoint.csv`` at its root are symlinks to these.
+They are the files README's commands use; in a clone of the repository, ``chargepoint.config``, ``chargepoint.csv``
+and ``chargepoint-group.csv`` at its root are symlinks to these.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 SAMPLES = Path(__file__).with_name("samples")
 SAMPLE_CONFIG = SAMPLES / "chargepoint.config"
 SAMPLE_REGISTRY = SAMPLES / "chargepoint.csv"
+SAMPLE_GROUP_REGISTRY = SAMPLES / "chargepoint-group.csv"  # for a device that names a station group (sgID)
 
 
 class ExistingFiles(Exception):
