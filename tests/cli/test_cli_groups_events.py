@@ -160,9 +160,9 @@ class TestGroupDevice:
         config = device_config("garage.config", stationID=None, sgID=12345)  # beside the sample station registry
         result = cli("check", config)
         assert result.code == 1
-        problems = [line for line in result.out.splitlines() if line.startswith("problem: ")]
+        problems = [line for line in result.err.splitlines() if line.startswith("problem: ")]  # on stderr
         assert problems and all("only StationGroupRegister rows" in p for p in problems)
-        assert "row 1 (point 'stationID')" in problems[0]
+        assert "line 2 (point 'stationID')" in problems[0]
         assert sum(sim.calls.values()) == 0
 
     def test_check_online_finds_the_group(self, sim, group_config, cli) -> None:
@@ -174,7 +174,7 @@ class TestGroupDevice:
     def test_check_online_an_unknown_group(self, sim, device_config, cli) -> None:
         result = cli("check", device_config("garage.config", registry=GROUP_CSV, stationID=None, sgID=12345),
                      "--online")
-        assert result.code == 1 and "problem: group 12345 is not visible to this account" in result.out
+        assert result.code == 1 and "problem: group 12345 is not visible to this account" in result.err
 
     def test_registry_writes_the_group_points(self, sim, group_config, cli) -> None:
         result = cli("registry", group_config())

@@ -101,7 +101,7 @@ def test_a_group_registry_with_a_station_row_refuses_the_device_naming_the_row(s
     rows = group_rows() + [{"Volttron Point Name": "portLoadPort1", "Attribute Name": "portLoad", "Port #": "1",
                             "Type": "float", "Units": "kW", "Writable": "False", "Notes": "",
                             "Register Name": "LoadRegister", "Starting Value": ""}]
-    with pytest.raises(ConfigError, match=r"row 7 \(point 'portLoadPort1'\).*only StationGroupRegister rows"):
+    with pytest.raises(ConfigError, match=r"line 8 \(point 'portLoadPort1'\).*only StationGroupRegister rows"):
         device_on(sim, sg_id=GARAGE, rows=rows)
     assert sum(sim.calls.values()) == 0
 

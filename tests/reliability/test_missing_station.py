@@ -15,6 +15,7 @@ from cp_reliability import FakeClock, use_clock
 pytestmark = pytest.mark.timeout(60)
 
 SAMPLE_CACHE = 30  # s, the sample chargepoint.config's cacheExpiration
+SAMPLE_STATIC = 3600  # s, staticExpiration's default
 POLL_INTERVAL = 5  # s of fake time between polls: six polls per cache period
 
 
@@ -23,8 +24,9 @@ def garage(sim, make_device):
     """Two devices on one account, the second one's station withdrawn from the account before configuring."""
     healthy_id, gone_id = sim.model.station_ids()[0], sim.model.station_ids()[3]
     sim.model.withdraw_station(gone_id)
-    healthy = make_device(healthy_id, name="cp1", cacheExpiration=SAMPLE_CACHE)
-    gone = make_device(gone_id, name="cpgone", cacheExpiration=SAMPLE_CACHE)
+    # The sample's settings: live data cached 30 s, inventory, rights and sessions an hour.
+    healthy = make_device(healthy_id, name="cp1", cacheExpiration=SAMPLE_CACHE, staticExpiration=SAMPLE_STATIC)
+    gone = make_device(gone_id, name="cpgone", cacheExpiration=SAMPLE_CACHE, staticExpiration=SAMPLE_STATIC)
     clock = FakeClock()
     use_clock(healthy.interface.account, clock)
     assert gone.interface.account is healthy.interface.account  # one account: batched answers lack the station
@@ -55,8 +57,13 @@ def test_the_device_recovers_by_itself_when_the_station_appears(garage, sim) -> 
     clock.advance(SAMPLE_CACHE)
     values, errors = gone.scrape()
     assert errors == {}
-    assert values["stationID"] == gone_id
+    assert values["stationID"] == gone_id  # the inventory is looked for again at the live pace, not hourly
     assert healthy.scrape()[1] == {}
+    # Its sessions, found empty while it was away, are read again now that it is back (at the next poll).
+    clock.advance(POLL_INTERVAL)
+    values, errors = gone.scrape()
+    latest = max((s for s in sim.model.sessions(gone_id) if s.portNumber == "1"), key=lambda s: s.endTime)
+    assert errors == {} and values["sessionIDPort1"] == str(latest.sessionID)
 
 
 def test_polled_at_the_same_moment_the_missing_station_leaves_the_others_reads_alone(garage) -> None:

@@ -153,7 +153,7 @@ def test_an_unknown_key_is_refused_naming_the_nearest_known_one(key, nearest):
 
 def test_an_unknown_key_nothing_resembles_lists_the_drivers_keys():
     error = refused({**GOOD, "zzzz": 1})
-    assert "key 'zzzz': unknown key; the driver's keys are stationID, username, password" in str(error)
+    assert "key 'zzzz': unknown key; the driver's keys are stationID, sgID, username, password" in str(error)
 
 
 def test_unknown_keys_are_refused_in_driver_config_and_at_the_top_level_alike():

@@ -120,7 +120,7 @@ def test_both_paths_refuse_a_bad_row_with_the_same_problem(tmp_path: Path, inter
     assert problems(by_platform) == problems(by_cli) == [
         f"{bad + 1} (point 'stationModel'), column 'Register Name', value 'NoSuchRegister': must be one of "
         "StationRegister, StationStatusRegister, LoadRegister, AlarmRegister, StationRightsRegister, "
-        "ChargingSessionRegister"]
+        "ChargingSessionRegister, StationGroupRegister"]
 
 
 def test_both_paths_refuse_a_file_without_a_point_name_column(tmp_path: Path, interface: ChargePoint) -> None:

@@ -155,6 +155,7 @@ class Account:
         if source is Source.STATUS:
             return True  # a list of stations: one call per 500, and nothing but what was asked
         if source is Source.LOAD:
+            self._learn_groups(station_id)
             cover = group_cover(self._stations, self._groups, prefer=self.groups.configured)
             records = sum(self._group_size(group, len(members)) for group, members in cover)
             return bool(cover) and self.costs.prefer_bulk(source, stations, len(cover), records, parallel=True)
@@ -163,6 +164,16 @@ class Account:
         org = self._org_size or stations
         records = self.costs.records(source, org)
         return self.costs.prefer_bulk(source, stations, max(1, math.ceil(records / STATIONS_PAGE)), records)
+
+    def _learn_groups(self, station_id: str) -> None:
+        """Group membership (from getStations) before load is asked by group. It changes rarely: any cached inventory
+        will do, else the inventory fetch is shared; without it stations are asked one by one."""
+        if all(sid in self._groups for sid in self._stations):
+            return
+        try:
+            self.read(Source.STATIONS, station_id, math.inf)
+        except ChargePointError as exc:
+            _log.debug("no group membership for batched getLoad (%s); asking per station", exc)
 
     def _group_size(self, group: str, members: int) -> float:
         # Unknown until the inventory or a getLoad of the group said: as big as its share of the fleet suggests.
@@ -213,6 +224,10 @@ class Account:
                     continue
                 age = 0.0
             hit, value = self.cache.get((source, station_id), age)
+            if hit and isinstance(value, _NotFound) and age > freshness.live:
+                # A station missing from the inventory is looked for again as often as live data, not hourly.
+                age = freshness.live
+                hit, value = self.cache.get((source, station_id), age)
             if hit:
                 # A cached "not found" is this poll's error too, as a value like every other failure.
                 results[source] = value.error if isinstance(value, _NotFound) else value
@@ -315,19 +330,29 @@ class Account:
         elif source is Source.STATUS:
             self._watch.observe(found)
             self._follow_inventory(found, ids)
+        elif source is Source.STATIONS:
+            for sid in ids:  # back on the account: the session read made while it was away found none
+                hit, before = self.cache.get((Source.STATIONS, sid), math.inf)
+                if hit and isinstance(before, _NotFound) and sid in found:
+                    self._watch.forget(sid)
         self.cache.put({(source, sid): found[sid] if sid in found else _NotFound(source.value, sid) for sid in ids})
         if self._max_age_seen:
             self.cache.prune(self._max_age_seen * 2)
 
     def _follow_inventory(self, statuses: Mapping[str, Any], asked: Iterable[str]) -> None:
-        # A station that appears in, or disappears from, the status answers makes the inventory and rights stale.
+        # A station that appears in, or disappears from, the status answers makes the inventory and rights stale,
+        # and its sessions unknown (the read made while it was away found none).
+        changed = []
         for sid in asked:
             hit, known = self.cache.get((Source.STATIONS, sid), math.inf)
             if hit and isinstance(known, StationInfo) != (sid in statuses):
                 _log.info("station %s %s the account: reading the inventory again", sid,
                           "joined" if sid in statuses else "left")
-                self.cache.invalidate(lambda key: key[0] in STATIC_SOURCES)
-                return
+                changed.append(sid)
+        if changed:
+            self.cache.invalidate(lambda key: key[0] in STATIC_SOURCES)
+            for sid in changed:
+                self._watch.forget(sid)
 
     def _fetch_stations(self, station_id: str, one: str | None, ids: list[str]) -> Fetched:
         found = {s.station_id: s for s in self.client.get_stations(one)}
@@ -350,13 +375,7 @@ class Account:
         # (membership comes from getStations) and ask the rest one by one.
         if one is not None:
             return self.client.get_load(station_id)
-        if any(sid not in self._groups for sid in ids):
-            # Membership changes rarely: any cached inventory will do, else share the inventory fetch. Without
-            # it, stations of unknown membership are asked one by one rather than failing their load reads.
-            try:
-                self.read(Source.STATIONS, station_id, float("inf"))
-            except ChargePointError as exc:
-                _log.debug("no group membership for batched getLoad (%s); asking per station", exc)
+        self._learn_groups(station_id)
         found: dict[str, StationLoad] = {}
         cover = group_cover(ids, self._groups, prefer=self.groups.configured)
         asks = [gevent.spawn(_as_value, self.client.get_load, sg_id=int(group)) for group, _members in cover]

@@ -128,7 +128,7 @@ class SessionWatch:
             self._ended.pop(station, None)
 
     def forget(self, station: str) -> None:
-        """A station no longer configured."""
+        """Forget a station (no longer configured, or it left or rejoined the account): its sessions are read afresh."""
         for mapping in (self._status, self._ended, self._read_at):
             mapping.pop(station, None)
 
