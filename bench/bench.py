@@ -1,12 +1,14 @@
-"""Benchmark of the ChargePoint driver against the simulator on loopback; prints a table of medians.
+"""Benchmark of the ChargePoint driver against the simulator on loopback; prints its figures.
 
 Run from the repository root (creates .venv on first use)::
 
-    ./bench.sh            # full run, about two minutes
-    ./bench.sh --quick    # smaller fleets and fewer runs
+    ./bench.sh            # full run: fleets of 1, 10, 100 and 1000 devices in a 1000-station organisation
+    ./bench.sh --quick    # fleets up to 100, one run less
+    ./bench.sh --large    # also 5000 devices in a 5000-station organisation (a few more minutes)
 
 The simulator runs in its own process (``chargepoint-sim``), so CPU time measured here is the driver's alone.
-Every figure is the median of ``--runs`` runs; ratios compare strategies measured in the same run.
+Every figure is the median of ``--runs`` runs; "per-station" is the naive pattern measured in the same run: every
+method asked for every station at every poll (batching off, staticExpiration 0), as the old driver did.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ monkey.patch_all()
 import argparse  # noqa: E402
 import csv  # noqa: E402
 import json  # noqa: E402
+import random  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
@@ -28,6 +31,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 import urllib.request  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 
@@ -37,7 +41,7 @@ import logging  # noqa: E402
 from volttron.driver.interfaces.chargepoint import wsdl as wsdl_module  # noqa: E402
 from volttron.driver.interfaces.chargepoint.account import account_for, forget_accounts  # noqa: E402
 from volttron.driver.interfaces.chargepoint.config import AccountSettings  # noqa: E402
-from volttron.driver.interfaces.chargepoint.models import STATION_SOURCES  # noqa: E402
+from volttron.driver.interfaces.chargepoint.models import STATIC_SOURCES, STATION_SOURCES  # noqa: E402
 from volttron.driver.interfaces.chargepoint.standalone import Device, build_device, read_config_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,18 +96,21 @@ def sample_rows() -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-TIMEOUT = 30.0
+TIMEOUT = 60.0
+PORT_CHURN = 0.01  # share of the organisation's ports that change status between cycles in the "changed" scenario
 
 
 def make_devices(sim: SimulatorProcess, station_ids: list[str], rows: list[dict[str, str]],
-                 cache_expiration: float = 30, batching: bool = True) -> list[Device]:
+                 cache_expiration: float = 30, batching: bool = True, static_expiration: float = 3600
+                 ) -> list[Device]:
     """Devices of one account; ``batching`` False makes the account ask per station, as the old driver did."""
     # Held while the devices join it (accounts live as long as something holds them).
     account = account_for(AccountSettings(USERNAME, PASSWORD, wsdl=sim.wsdl, timeout=TIMEOUT), batching=batching)
     raw = read_config_file(ROOT / "chargepoint.config")
     devices = [build_device(raw, rows, f"devices/bench/cp{i}", {
         "stationID": sid, "username": USERNAME, "password": PASSWORD, "wsdl": sim.wsdl, "timeout": TIMEOUT,
-        "cacheExpiration": cache_expiration}) for i, sid in enumerate(station_ids)]
+        "cacheExpiration": cache_expiration, "staticExpiration": static_expiration})
+        for i, sid in enumerate(station_ids)]
     assert all(device.interface.account is account for device in devices)
     return devices
 
@@ -120,10 +127,12 @@ def median_of(runs: int, measure: Callable[[], float]) -> float:
     return statistics.median(measure() for _ in range(runs))
 
 
-def expire(devices: list[Device]) -> None:
-    """Make the next poll cold without waiting cacheExpiration out."""
+def expire(devices: list[Device], static: bool = True) -> None:
+    """Make the next poll find every cached answer expired (``static`` False: only the live ones) without waiting
+    cacheExpiration (and staticExpiration) out; what the account learned (group membership, session history,
+    costs) stays."""
     for account in {id(d.interface.account): d.interface.account for d in devices}.values():
-        account.cache.invalidate(lambda key: True)
+        account.cache.invalidate(lambda key: static or key[0] not in STATIC_SOURCES)
 
 
 def bench_calls_per_poll(sim: SimulatorProcess, station_ids: list[str], rows: list[dict[str, str]]) -> list[str]:
@@ -168,30 +177,105 @@ def bench_latency(sim: SimulatorProcess, station_ids: list[str], rows: list[dict
     return lines
 
 
+@dataclass
+class Cycle:
+    """One poll cycle of a fleet: API calls, wall time, and the driver's CPU time per device-poll."""
+
+    calls: float
+    seconds: float
+    cpu_ms: float
+
+
+def measure_cycle(sim: SimulatorProcess, devices: list[Device], prepare: Callable[[], None], runs: int) -> Cycle:
+    cycles = []
+    for _ in range(runs):
+        prepare()
+        sim.reset()
+        cpu, started = time.process_time(), time.perf_counter()
+        poll_together(devices)
+        cycles.append(Cycle(sim.total_calls(), time.perf_counter() - started,
+                            (time.process_time() - cpu) * 1000 / len(devices)))
+    return Cycle(*(statistics.median(getattr(c, name) for c in cycles) for name in ("calls", "seconds", "cpu_ms")))
+
+
+class PortChurn:
+    """Changes the status of a share of the organisation's ports before each cycle (seeded): ports that were
+    charging stop (their session ends) and as many idle ports start."""
+
+    def __init__(self, sim: SimulatorProcess, station_ids: list[str]) -> None:
+        self.sim = sim
+        ports = sim.admin("stations")["ports"]
+        self.ports = [(sid, int(number)) for sid in station_ids for number in ports[sid]]
+        self.rng = random.Random(1)
+        self.charging: set[tuple[str, int]] = set()
+
+    def __call__(self) -> None:
+        count = max(1, round(len(self.ports) * PORT_CHURN / 2))
+        stopping = self.rng.sample(sorted(self.charging), min(count, len(self.charging)))
+        starting = self.rng.sample([p for p in self.ports if p not in self.charging], count)
+        changes = [{"stationID": sid, "port": port, "status": "AVAILABLE"} for sid, port in stopping]
+        changes += [{"stationID": sid, "port": port, "status": "INUSE", "load_kw": 3.0} for sid, port in starting]
+        answer = self.sim.admin("ports", {"changes": changes})
+        self.charging = (self.charging - set(stopping)) | set(starting)
+        assert answer["changed"] == len(changes)
+
+
+SCENARIOS = {
+    "first": "first poll after start: nothing known yet, every session history read",
+    "cold": "every cached answer expired (cacheExpiration and staticExpiration passed)",
+    "warm": "live answers expired, inventory and rights still fresh, nothing changed",
+    "changed": f"as warm, after {PORT_CHURN:.0%} of the organisation's ports changed status (half stopped charging)",
+}
+
+
+def fleet_figures(sim: SimulatorProcess, station_ids: list[str], fleet: list[str], rows: list[dict[str, str]],
+                  runs: int, batched: bool) -> dict[str, Cycle]:
+    forget_accounts()
+    devices = make_devices(sim, fleet, rows, batching=batched, static_expiration=3600 if batched else 0)
+    figures = {"first": measure_cycle(sim, devices, lambda: None, 1)}
+    if not batched:  # the naive pattern asks everything at every poll: one steady cycle says it all
+        figures["cold"] = figures["warm"] = figures["changed"] = measure_cycle(sim, devices, expire_all(devices), runs)
+        return figures
+    figures["cold"] = measure_cycle(sim, devices, expire_all(devices), runs)
+    figures["warm"] = measure_cycle(sim, devices, lambda: expire(devices, static=False), runs)
+    churn = PortChurn(sim, station_ids)
+
+    def changed() -> None:
+        churn()
+        expire(devices, static=False)
+    changed()
+    poll_together(devices)  # steady churn: each cycle sees new changes and reads the sessions of the last ones
+    figures["changed"] = measure_cycle(sim, devices, changed, runs)
+    churn_back(sim, churn)
+    return figures
+
+
+def expire_all(devices: list[Device]) -> Callable[[], None]:
+    return lambda: expire(devices)
+
+
+def churn_back(sim: SimulatorProcess, churn: PortChurn) -> None:
+    """Hand the ports the benchmark set back to the simulated organisation's own life."""
+    sim.admin("ports", {"changes": [{"stationID": sid, "port": port, "status": "AVAILABLE"}
+                                    for sid, port in sorted(churn.charging)]})
+
+
 def bench_fleet(sim: SimulatorProcess, station_ids: list[str], rows: list[dict[str, str]], runs: int,
                 sizes: list[int]) -> list[str]:
-    lines = ["3. N devices on one account polled together (cold cache each cycle): API calls and wall time per "
-             "cycle", f"   {'N':>5}  {'batched calls':>13}  {'batched s':>9}  {'per-station calls':>17}  "
-             f"{'per-station s':>13}  {'calls ratio':>11}"]
-    for size in sizes:
-        figures = {}
-        for batching in (True, False):
-            forget_accounts()
-            devices = make_devices(sim, station_ids[:size], rows, batching=batching)
-            assert devices[0].interface.account.batching is batching
-            poll_together(devices)  # warm-up: WSDL, group membership, session history
-            counts, times = [], []
-            for _ in range(runs):
-                expire(devices)
-                sim.reset()
-                started = time.perf_counter()
-                poll_together(devices)
-                times.append(time.perf_counter() - started)
-                counts.append(sim.total_calls())
-            figures[batching] = (statistics.median(counts), statistics.median(times))
-        (b_calls, b_time), (p_calls, p_time) = figures[True], figures[False]
-        lines.append(f"   {size:>5}  {b_calls:>13.0f}  {b_time:>9.2f}  {p_calls:>17.0f}  {p_time:>13.2f}  "
-                     f"{p_calls / b_calls:>10.1f}x")
+    lines = [f"3. N devices of a {len(station_ids)}-station organisation on one account, polled together: API calls "
+             "and wall time per cycle,", "   driver CPU per device-poll; ratio = per-station / batched (>= 1: "
+             "batched costs no more)"]
+    results = {size: (fleet_figures(sim, station_ids, station_ids[:size], rows, runs, True),
+                      fleet_figures(sim, station_ids, station_ids[:size], rows, runs, False)) for size in sizes}
+    for scenario, meaning in SCENARIOS.items():
+        lines.append(f"   {scenario}: {meaning}")
+        lines.append(f"   {'N':>6}  {'calls':>6}  {'wall s':>7}  {'CPU ms':>6}    {'per-station calls':>17}  "
+                     f"{'wall s':>7}    {'calls ratio':>11}  {'time ratio':>10}")
+        for size, (batched, naive) in results.items():
+            b, p = batched[scenario], naive[scenario]
+            lines.append(f"   {size:>6}  {b.calls:>6.0f}  {b.seconds:>7.2f}  {b.cpu_ms:>6.2f}    {p.calls:>17.0f}  "
+                         f"{p.seconds:>7.2f}    {p.calls / max(b.calls, 1):>10.1f}x  "
+                         f"{p.seconds / max(b.seconds, 1e-3):>9.1f}x")
     return lines
 
 
@@ -270,12 +354,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (the median is printed)")
     parser.add_argument("--quick", action="store_true", help="fleets up to 100 devices, one run less")
+    parser.add_argument("--large", action="store_true", help="also 5000 devices in a 5000-station organisation")
     args = parser.parse_args(argv)
     # VOLTTRON's base interface warns on every device that it has no plugins; that is not news here.
     logging.getLogger("volttron.driver.base.interfaces").setLevel(logging.ERROR)
     runs = max(1, args.runs - (1 if args.quick else 0))
     sizes = [1, 10, 100] if args.quick else [1, 10, 100, 1000]
-    sim = SimulatorProcess(stations=max(sizes))
+    sim = SimulatorProcess(stations=1000)
     try:
         ids = sim.admin("stations")["stations"]
         rows = sample_rows()
@@ -287,6 +372,13 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(section), flush=True)
     finally:
         sim.stop()
+    if args.large:
+        large = SimulatorProcess(stations=5000)
+        try:
+            ids = large.admin("stations")["stations"]
+            print("\n".join(bench_fleet(large, ids, rows, max(1, runs - 1), [5000])), flush=True)
+        finally:
+            large.stop()
     return 0
 
 

@@ -25,9 +25,12 @@ Admin endpoints (JSON in and out, no authentication; for tests and demos):
     ``{"getLoad": 101}``), ``truncate``, ``malformed``, ``blackhole``, ``empty``, ``operations``
     (a list, or null for all); ``"clear": true`` resets everything first. Answers the new settings.
 ``GET  /admin/stations``
-    ``{"stations": [stationID, ...]}``.
+    ``{"stations": [stationID, ...], "ports": {stationID: [portNumber, ...]}}``.
 ``GET  /admin/stations/<stationID>``
     The station's true state now (404 when unknown).
+``POST /admin/ports``
+    Stage port statuses now: ``{"changes": [{"stationID": ..., "port": 1, "status": "INUSE", "load_kw": 6.0},
+    ...]}`` (``load_kw`` optional); answers ``{"changed": n}``. Leaving INUSE records the session.
 ``GET  /admin/events``
     ``{"events": [...]}``: every shed event created (createLoadShedEvent), oldest first, with its
     target, times, value and ``status`` now (scheduled, running, ended, cancelled or removed).
@@ -295,9 +298,16 @@ class SimulatorApp:
             self.faults.update(payload)
             return self.faults.to_dict()
         if parts == ["stations"] and method == "GET":
-            return {"stations": self.model.station_ids()}
+            return {"stations": self.model.station_ids(),
+                    "ports": {st.stationID: [p.portNumber for p in st.ports] for st in self.model.static_stations()}}
         if len(parts) == 2 and parts[0] == "stations" and method == "GET":
             return self.model.snapshot(parts[1])
+        if parts == ["ports"] and method == "POST":
+            changes = payload.get("changes") or []
+            for change in changes:
+                self.model.set_port_status(str(change["stationID"]), change["port"], str(change["status"]),
+                                           load_kw=change.get("load_kw"))
+            return {"changed": len(changes)}
         if parts == ["events"] and method == "GET":
             return {"events": self.model.event_snapshots()}
         if parts == ["clock"] and method == "GET":

@@ -69,6 +69,10 @@ def answer(sim: Simulator, request: dict[str, Any]) -> Any:
         return dict(sim.calls)
     if op == "writes":
         return [[operation, fields] for operation, fields in sim.requests if operation in WRITES]
+    if op == "groups":
+        return [{"sgID": g.sgID, "sgName": g.sgName, "stations": list(g.station_ids)} for g in model.groups]
+    if op == "events":
+        return plain(model.event_snapshots())
     actions = {
         "reset_calls": sim.reset_calls,
         "shed": lambda: model.shed(request["id"],

@@ -12,6 +12,8 @@ The garage:
 - cp2 (2.x config shape) and cp3 (legacy shape): lab settings (polled every second, answers cached 4 s); their
   timeout differs from the sample's, so they share an account of their own.
 - cpbad: a registry with a bad row, refused.
+- west: a station group as a device (the sample chargepoint-group.csv), on cp1's account; it schedules a shed event
+  through the Platform Driver's ``call`` RPC.
 
 After every test the platform log must hold no traceback and no ERROR record but those the test expects.
 """
@@ -37,6 +39,8 @@ SAMPLE_CONFIG = ROOT / "chargepoint.config"
 USERNAME, PASSWORD = "e2e-license-key", "e2e-password"
 CP1, CP2, CP3 = "campus/garage/cp1", "campus/garage/cp2", "campus/garage/cp3"
 BAD, GONE = "campus/garage/cpbad", "campus/garage/cpgone"
+GROUP_DEVICE = "campus/garage/west"
+GROUP_REGISTRY = ROOT / "chargepoint-group.csv"
 STATION1, STATION2, STATION3, STATION4 = "1:10001", "1:10002", "1:10003", "1:10004"  # 1 and 2 have two ports
 SAMPLE_CACHE = 30  # s, the sample's cacheExpiration
 SAMPLE_INTERVAL = 3  # s between polls of cp1 (and its /all publishes): "a few seconds"
@@ -102,7 +106,7 @@ class Garage:
 
 
 @pytest.fixture(scope="module")
-def garage(sim: SimulatorProcess, platform: Platform) -> Garage:
+def garage(sim: SimulatorProcess, platform: Platform) -> Iterator[Garage]:
     output = platform.install_lib()
     assert "volttron-lib-chargepoint-driver" in output, output
     problem = platform.import_error("volttron.driver.interfaces.chargepoint.chargepoint")
@@ -113,7 +117,16 @@ def garage(sim: SimulatorProcess, platform: Platform) -> Garage:
     platform.store_config("platform.driver", f"devices/{CP1}", sample_config(sim, STATION1))
     platform.store_config("platform.driver", f"devices/{CP2}", lab_config(sim, STATION2, shape="2.x"))
     platform.store_config("platform.driver", f"devices/{CP3}", lab_config(sim, STATION3))
-    return Garage(platform, sim, listener)
+    garage = Garage(platform, sim, listener)
+    yield garage
+    # The platform serves the rest of the session: stop these devices' polls and this module's listener, which
+    # would otherwise keep publishing and collecting (in this process) while later tests run.
+    for device in (CP1, CP2, CP3, BAD, GONE, GROUP_DEVICE):
+        try:
+            platform.delete_config("platform.driver", f"devices/{device}")
+        except Exception as exc:  # a device a failed test never stored
+            print(f"device {device} not deleted: {exc}")
+    garage.listener.close()
 
 
 @pytest.fixture(autouse=True)
@@ -399,3 +412,57 @@ def test_the_historian_stores_every_point_of_the_sample_device_numbers_as_number
                and any(value is not None for _, value in values)]
     assert len(numbers) >= 10, numbers  # voltages, power, current, port numbers, load ...
     assert second["message"][0].keys() == first["message"][0].keys()
+
+
+# ----- a station group as a device, and a shed event scheduled over the bus
+
+@pytest.fixture(scope="module")
+def west(garage: Garage) -> dict[str, Any]:
+    """The simulated group with the most stations, configured as a group device with the sample group registry."""
+    group = max(garage.sim.request("groups"), key=lambda g: (len(g["stations"]), -g["sgID"]))
+    config = sample_config(garage.sim, STATION1, registry="chargepoint-group.csv")
+    del config["driver_config"]["stationID"]
+    config["driver_config"]["sgID"] = group["sgID"]
+    garage.platform.store_config("platform.driver", "chargepoint-group.csv", GROUP_REGISTRY, kind="csv")
+    garage.platform.store_config("platform.driver", f"devices/{GROUP_DEVICE}", config)
+    return group
+
+
+def test_a_group_device_publishes_the_groups_true_state(garage: Garage, west: dict[str, Any]) -> None:
+    publish = garage.next_publish(GROUP_DEVICE, 6 * SAMPLE_INTERVAL + 30)
+    values, metadata = publish["message"]
+    loads = [garage.sim.station(sid)["load"] for sid in west["stations"]]
+    assert (values["sgName"], values["numStations"]) == (west["sgName"], len(west["stations"]))
+    assert values["shedState"] == max(port["shedState"] for load in loads for port in load["Port"])
+    assert values["sgLoad"] == pytest.approx(sum(load["stationLoad"] for load in loads), abs=0.01)
+    assert {name: metadata[name]["type"] for name in ("sgName", "numStations", "sgLoad")} == {
+        "sgName": "string", "numStations": "integer", "sgLoad": "float"}
+
+
+def test_a_shed_event_is_scheduled_and_cancelled_through_the_platforms_call_rpc(garage: Garage,
+                                                                                west: dict[str, Any]) -> None:
+    garage.next_publish(GROUP_DEVICE, 6 * SAMPLE_INTERVAL + 30)  # configured and polled
+    topic = f"devices/{GROUP_DEVICE}/shedState"
+    start = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(microsecond=0)
+    answer = garage.listener.rpc("platform.driver", "call", "schedule_shed", topic,
+                                 start=start.isoformat(), minutes=30, kw_per_port=2.0)
+    assert answer["ok"], answer
+    results, errors = answer["result"]
+    assert errors == {} and isinstance(results.get(topic), int), answer
+    event_id = results[topic]
+    (event,) = [e for e in garage.sim.request("events") if e["eventId"] == event_id]
+    assert event["status"] == "scheduled", event
+    assert str(event["sgID"]) == str(west["sgID"]) and event["allowedLoadPerPort"] == 2.0, event
+
+    # A start in the past is refused by the driver before any call: every topic's error says so.
+    calls = garage.sim.calls().get("createLoadShedEvent", 0)
+    refused = garage.listener.rpc("platform.driver", "call", "schedule_shed", topic,
+                                  start="2020-01-01T00:00:00Z", minutes=30, kw_per_port=2.0)
+    assert refused["ok"] and refused["result"][0] == {} and "past" in refused["result"][1][topic], refused
+    assert garage.sim.calls().get("createLoadShedEvent", 0) == calls
+
+    cancel = garage.listener.rpc("platform.driver", "call", "cancel_shed", topic, event_id=event_id)
+    assert cancel["ok"] and cancel["result"][1] == {}, cancel
+    (event,) = [e for e in garage.sim.request("events") if e["eventId"] == event_id]
+    assert event["status"] == "cancelled", event
+

@@ -135,3 +135,16 @@ def test_admin_stations_and_clock(sim) -> None:
     status, clock = _json(sim, "/admin/clock/advance", {"seconds": 90})
     assert status == 200 and (sim.clock.now() - before).total_seconds() == 90
     assert _json(sim, "/admin/nothing")[0] == 404
+
+
+def test_admin_ports_stage_statuses_and_record_the_sessions_that_end(sim) -> None:
+    sid = sim.model.station_ids()[0]
+    status, answer = _json(sim, "/admin/ports", {"changes": [{"stationID": sid, "port": 1, "status": "INUSE",
+                                                              "load_kw": 2.5}]})
+    assert (status, answer) == (200, {"changed": 1})
+    assert sim.model.station(sid).ports[0].Status == "INUSE"
+    sessions = len(sim.model.sessions(sid))
+    sim.clock.advance(600)
+    _json(sim, "/admin/ports", {"changes": [{"stationID": sid, "port": 1, "status": "AVAILABLE"}]})
+    assert len(sim.model.sessions(sid)) == sessions + 1
+    assert _json(sim, "/admin/ports", {"changes": [{"stationID": sid, "port": 1, "status": "PARKED"}]})[0] == 400
