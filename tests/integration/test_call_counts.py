@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gevent
-import pytest
 
 from chargepoint_simulator import Simulator
 from cp_integration import PASSWORD, USERNAME

@@ -124,7 +124,7 @@ def _requests(sim) -> dict[str, list[str]]:
         return call("createLoadShedEvent", f"<shedEvent>{target}<eventStartTime>{soon}</eventStartTime>"
                     f"<eventDuration>30</eventDuration><allowOptOut>true</allowOptOut>{value}</shedEvent>")
     return {
-        "getStations": [call("getStations", "<searchQuery/>"), call("getStations", f"<searchQuery><stationID>nope</stationID></searchQuery>")],
+        "getStations": [call("getStations", "<searchQuery/>"), call("getStations", "<searchQuery><stationID>nope</stationID></searchQuery>")],
         "getStationStatus": [call("getStationStatus", f"<searchQuery><stationIDs><stationID>{sid}</stationID></stationIDs></searchQuery>")],
         "getLoad": [
             call("getLoad", f"<searchQuery><sgID>{group}</sgID></searchQuery>"),

@@ -25,9 +25,10 @@ from gevent.lock import RLock
 from .backoff import Backoff
 from .batching import SessionHistory, SessionWatch, group_cover, group_ids
 from .cache import ResponseCache
-from .client import MAX_CONCURRENT_CALLS, NO_DATA, STATIONS_PAGE, ChargePointClient
+from .client import MAX_CONCURRENT_CALLS, NO_DATA, ChargePointClient
 from .config import AccountSettings
 from .costs import CostModel
+from .planner import ReadPlanner
 from .exceptions import ApiError, ApiTimeout, ChargePointError, TransportError
 from .groups import GroupControl, GroupReads
 from .models import (STATIC_SOURCES, Freshness, Shed, Source, StationInfo, StationLoad, WriteAction,
@@ -73,17 +74,14 @@ class Account:
         self._sessions = SessionHistory()
         self._watch = SessionWatch()
         self.costs = CostModel(MAX_CONCURRENT_CALLS)
-        self._org_size: int | None = None  # stations in the organisation, once an org-wide inventory was read
+        self.planner = ReadPlanner(self, self.costs)
         self._groups: dict[str, list[str]] = {}  # station -> ids of the groups it belongs to
-        self._group_sizes: dict[str, int] = {}  # group -> stations in it, from the inventory or its getLoad
         self.control = ShedControl(self)
         self.groups = GroupReads(self)
         self.group_control = GroupControl(self)
         self._controls: dict[Source, ShedControl] = {Source.LOAD: self.control, Source.GROUP_LOAD: self.group_control}
         self.wall_clock = wall_clock  # what "now" is for a scheduled shed event's start (aware UTC)
         self._max_age_seen = 0.0
-        self._session_refresh = 0.0  # the sessions' safety refresh of the devices polled (staticExpiration)
-        self._session_rate = 0.3  # completed sessions per station and hour, learned from bulk reads
         self._fetchers: dict[Source, Callable[[str, str | None, list[str]], Fetched]] = {
             Source.STATIONS: self._fetch_stations,
             Source.STATUS: lambda station_id, one, ids: self.client.get_station_status(ids),
@@ -112,7 +110,9 @@ class Account:
         if self._client is None:
             with self._client_lock:
                 if self._client is None:
-                    self._client = self._factory(self.settings)
+                    client = self._factory(self.settings)
+                    client.on_answer = self.costs.answered
+                    self._client = client
         return self._client
 
     @property
@@ -130,6 +130,7 @@ class Account:
         Without a member the station stays for the account's life.
         """
         self._stations[station_id] += 1
+        self.planner.changed()
         if member is not None:
             weakref.finalize(member, self._leave, station_id).atexit = False
 
@@ -137,6 +138,7 @@ class Account:
         self._stations[station_id] -= 1
         if self._stations[station_id] <= 0:
             del self._stations[station_id]
+            self.planner.changed()
             self._watch.forget(station_id)
 
     def register_group(self, sg_id: str) -> None:
@@ -147,56 +149,23 @@ class Account:
     def stations(self) -> list[str]:
         return sorted(self._stations)
 
-    def _batched(self, source: Source, station_id: str) -> bool:
-        """Whether this cycle asks ``source`` in bulk for every configured station, or for ``station_id`` alone."""
-        if not (self._batching and len(self._stations) > 1 and station_id in self._stations):
-            return False
-        stations = len(self._stations)
-        if source is Source.STATUS:
-            return True  # a list of stations: one call per 500, and nothing but what was asked
-        if source is Source.LOAD:
-            self._learn_groups(station_id)
-            cover = group_cover(self._stations, self._groups, prefer=self.groups.configured)
-            records = sum(self._group_size(group, len(members)) for group, members in cover)
-            return bool(cover) and self.costs.prefer_bulk(source, stations, len(cover), records, parallel=True)
-        if source is Source.SESSIONS:
-            return self._sessions_in_bulk()
-        org = self._org_size or stations
-        records = self.costs.records(source, org)
-        return self.costs.prefer_bulk(source, stations, max(1, math.ceil(records / STATIONS_PAGE)), records)
+    @property
+    def station_set(self) -> Mapping[str, int]:
+        """The configured stations (with how many devices read each)."""
+        return self._stations
 
-    def _learn_groups(self, station_id: str) -> None:
-        """Group membership (from getStations) before load is asked by group. It changes rarely: any cached inventory
-        will do, else the inventory fetch is shared; without it stations are asked one by one."""
-        if all(sid in self._groups for sid in self._stations):
-            return
-        try:
-            self.read(Source.STATIONS, station_id, math.inf)
-        except ChargePointError as exc:
-            _log.debug("no group membership for batched getLoad (%s); asking per station", exc)
+    @property
+    def memberships(self) -> Mapping[str, list[str]]:
+        """Station -> the groups it belongs to, as the inventory said."""
+        return self._groups
 
-    def _group_size(self, group: str, members: int) -> float:
-        # Unknown until the inventory or a getLoad of the group said: as big as its share of the fleet suggests.
-        return self._group_sizes.get(group) or members * (self._org_size or len(self._stations)) / len(self._stations)
+    @property
+    def session_watch(self) -> SessionWatch:
+        return self._watch
 
-    def _sessions_in_bulk(self) -> bool:
-        """One organisation-wide read from the earliest point any waiting station needs, against one per station."""
-        now = self.clock()
-        waiting = [sid for sid in self._stations if self._watch.needs_read(sid, now, self._session_refresh)]
-        if len(waiting) < 2:
-            return False
-        org = self._org_size or len(self._stations)
-        since = self._bulk_session_start(waiting)
-        if since is None:
-            records = self.costs.records(Source.SESSIONS, org)  # whole histories, as the last full read showed
-        else:
-            hours = max(0.0, (_utcnow() - since).total_seconds()) / 3600
-            records = org * self._session_rate * hours
-        return self.costs.prefer_bulk(Source.SESSIONS, len(waiting), max(1, math.ceil(records / 100)), records)
-
-    def _bulk_session_start(self, waiting: Iterable[str]) -> Any:
-        starts = [self._watch.since(sid) or self._sessions.since(sid) or self._sessions.since("*") for sid in waiting]
-        return None if any(start is None for start in starts) else min(starts)
+    @property
+    def session_history(self) -> SessionHistory:
+        return self._sessions
 
     # -- reads ---------------------------------------------------------------------------------------------------
 
@@ -208,7 +177,7 @@ class Account:
         """
         if not isinstance(freshness, Freshness):
             freshness = Freshness(freshness)
-        self._session_refresh = freshness.sessions
+        self.planner.session_refresh = freshness.sessions
         # Lease renewals run beside the reads, within the same bound (a control knows only its own targets).
         renewals = [renewal for control in self._controls.values()
                     if (renewal := control.poll(station_id)) is not None]
@@ -284,7 +253,12 @@ class Account:
             hit, value = self.cache.get(key, max(max_age, 1.0))
             if hit:
                 return _unwrap(value)
-        batched = self._batched(source, station_id)
+        probes = self.planner.probes
+        batched = self.planner.bulk(source, station_id)
+        if self.planner.probes != probes:  # deciding read the organisation's inventory, this station's with it
+            hit, value = self.cache.get(key, math.inf)
+            if hit:
+                return _unwrap(value)
         self._fetch_once((source, "*") if batched else key, source, station_id, batched, not for_write)
         hit, value = self.cache.get(key, max(max_age, 1.0))
         if not hit:
@@ -315,14 +289,15 @@ class Account:
 
     def _fetch(self, source: Source, station_id: str, batched: bool) -> None:
         ids = self.stations if batched else [station_id]
-        client = self.client
-        (calls, records), started = client.usage(source.value), time.monotonic()
+        records = self.client.usage(source.value)[1]
         found = self._fetchers[source](station_id, None if batched else station_id, ids)
-        calls, records = (after - before for after, before in zip(client.usage(source.value), (calls, records)))
-        # The stations the answers covered: those asked for, a group's members, or the whole organisation.
-        covered = len(found) if source is Source.LOAD else len(ids) if not batched or source is Source.STATUS \
-            else self._org_size or len(found)
-        self.costs.learn(source, time.monotonic() - started, calls, records, covered)
+        if batched and source in (Source.STATIONS, Source.ALARMS, Source.RIGHTS) and self.planner.org_size:
+            # How many records the organisation's answer carries per station: what the next bulk read will cost.
+            self.costs.learn_density(source, self.client.usage(source.value)[1] - records, self.planner.org_size)
+        self._store(source, station_id, ids, found)
+
+    def _store(self, source: Source, station_id: str, ids: list[str], found: Fetched) -> None:
+        """Cache what a read found for the stations it asked about (those it did not find: not found)."""
         if source in self._controls:
             self._controls[source].observe(found)
         if source is Source.LOAD:
@@ -358,9 +333,29 @@ class Account:
         found = {s.station_id: s for s in self.client.get_stations(one)}
         self._remember_groups(found.values())
         if one is None:
-            self._org_size = len(found)
-            self._group_sizes.update(Counter(group for info in found.values() for group in group_ids(info.sg_id)))
+            self._learn_organisation(found)
         return found
+
+    def probe_organisation(self, max_pages: int) -> bool:
+        """Read the organisation's inventory if it fits in ``max_pages`` pages (then it also answers the configured
+        stations' inventory); whether it did. Callers meanwhile share the one probe."""
+        def probe() -> bool:
+            ids = self.stations
+            answer = self.client.get_organisation(max_pages)
+            if answer is None:
+                return False
+            found = {s.station_id: s for s in answer}
+            self._remember_groups(found.values())
+            self._learn_organisation(found)
+            self._store(Source.STATIONS, ids[0], ids, found)
+            return True
+        return self.cache.single_flight(
+            ("organisation", max_pages), lambda: self.backoff.run(Source.STATIONS, "getStations", probe),
+            self.settings.timeout * max_pages + POLL_MARGIN)
+
+    def _learn_organisation(self, found: Mapping[str, StationInfo]) -> None:
+        self.planner.org_size = len(found)
+        self.planner.group_sizes.update(Counter(group for info in found.values() for group in group_ids(info.sg_id)))
 
     def _fetch_alarms(self, station_id: str, one: str | None, ids: list[str]) -> Fetched:
         found = self.client.get_alarms(one)
@@ -368,23 +363,27 @@ class Account:
 
     def _remember_groups(self, stations: Iterable[StationInfo]) -> None:
         for station in stations:
-            self._groups[station.station_id] = group_ids(station.sg_id)
+            groups = group_ids(station.sg_id)
+            if self._groups.get(station.station_id) != groups:
+                self._groups[station.station_id] = groups
+                self.planner.changed()
 
     def _fetch_load(self, station_id: str, one: str | None, ids: list[str]) -> dict[str, StationLoad]:
         # getLoad answers per station or per station group: cover the stations with as few groups as possible
         # (membership comes from getStations) and ask the rest one by one.
         if one is not None:
             return self.client.get_load(station_id)
-        self._learn_groups(station_id)
+        self.planner.learn_groups(station_id)
         found: dict[str, StationLoad] = {}
-        cover = group_cover(ids, self._groups, prefer=self.groups.configured)
+        cover = self.planner.cover() if set(ids) == set(self._stations) else group_cover(
+            ids, self._groups, prefer=self.groups.configured)
         asks = [gevent.spawn(_as_value, self.client.get_load, sg_id=int(group)) for group, _members in cover]
         gevent.joinall(asks)  # each call is bounded by the client's timeout
         for (group, _members), answer in zip(cover, asks):
             if isinstance(answer.value, BaseException):
                 raise answer.value
             self.groups.took(group, answer.value)
-            self._group_sizes[group] = len(answer.value.stations)
+            self.planner.group_sizes[group] = len(answer.value.stations)
             found.update(answer.value.stations)
         if station_id not in found:
             try:
@@ -403,12 +402,12 @@ class Account:
         if one is not None:
             since = self._watch.since(one) or self._sessions.since(one)
         else:
-            since = self._bulk_session_start(sid for sid in ids if self._watch.needs_read(sid, now,
-                                                                                          self._session_refresh))
+            since = self.planner.bulk_session_start(self.planner.waiting_for_sessions(now))
         found = self.client.get_charging_sessions(one, since)
         if one is None and since is not None:
-            hours = max((_utcnow() - since).total_seconds() / 3600, 0.1)
-            self._session_rate = 0.7 * self._session_rate + 0.3 * _records(found) / ((self._org_size or 1) * hours)
+            self.planner.learn_session_rate(_records(found), since)
+        elif one is None and self.planner.org_size:  # whole histories: what the next full read will cost
+            self.costs.learn_density(Source.SESSIONS, _records(found), self.planner.org_size)
         self._sessions.merge(one or "*", found)
         self._watch.read(ids, now)
         return {sid: self._sessions.latest(sid) for sid in ids}
@@ -455,10 +454,6 @@ def _as_value(call: Callable[..., Any], **arguments: Any) -> Any:
 
 def _records(found: Mapping[str, Any]) -> int:
     return sum(len(value) if isinstance(value, (list, dict)) else 1 for value in found.values())
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _stray(value: Any) -> bool:

@@ -91,6 +91,7 @@ class SessionWatch:
     """
 
     def __init__(self) -> None:
+        self.version = 0  # bumped whenever a station's need for a session read may have changed
         self._status: dict[str, dict[int, PortStatus]] = {}
         self._started: dict[tuple[str, int], datetime] = {}  # (station, port) -> when it went INUSE
         self._ended: dict[str, datetime | None] = {}  # stations with a session ended since their last read
@@ -106,6 +107,7 @@ class SessionWatch:
                 if charging and not charged and port.timestamp is not None:
                     self._started[(station, number)] = port.timestamp
                 elif charged and not charging:
+                    self.version += 1
                     start = self._started.pop((station, number), None)
                     earliest = self._ended.get(station, start) if station in self._ended else start
                     self._ended[station] = None if earliest is None or start is None else min(earliest, start)
@@ -123,12 +125,14 @@ class SessionWatch:
 
     def read(self, stations: Iterable[str], now: float) -> None:
         """The sessions of these stations have just been read."""
+        self.version += 1
         for station in stations:
             self._read_at[station] = now
             self._ended.pop(station, None)
 
     def forget(self, station: str) -> None:
         """Forget a station (no longer configured, or it left or rejoined the account): its sessions are read afresh."""
+        self.version += 1
         for mapping in (self._status, self._ended, self._read_at):
             mapping.pop(station, None)
 

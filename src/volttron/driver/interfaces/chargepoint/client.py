@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import time
 import urllib.error
 from collections import Counter
 from datetime import datetime, timezone
@@ -97,6 +98,10 @@ def redirect_refused(what: str, code: int, location: str | None) -> str:
             f"so configure the address it names if you trust it")
 
 
+class _MorePages(Exception):
+    """A paged read stopped at the caller's page limit with more to come (never leaves this module)."""
+
+
 class ChargePointClient:
     """A client for one API account (username/password), safe to share between greenlets."""
 
@@ -115,6 +120,8 @@ class ChargePointClient:
         self._slots = BoundedSemaphore(max_concurrent_calls)
         self._calls: Counter[str] = Counter()
         self._records: Counter[str] = Counter()
+        # Told of every read answer, (operation, seconds once it had a slot, records): the account's cost model.
+        self.on_answer: Callable[[str, float, int], None] | None = None
         try:
             self._transport = BoundedTransport(self._credentials, self.timeout, max_response_bytes, ca_file)
             self._suds, port = shared_client(self.wsdl, self.timeout, ca_file, transport=self._transport,
@@ -139,15 +146,26 @@ class ChargePointClient:
         return self._calls[operation], self._records[operation]
 
     def _call(self, operation: str, **arguments: Any) -> Node:
-        """Invoke one SOAP operation within the timeout; every failure comes back as one of our exceptions."""
+        """Invoke one SOAP operation within the timeout; every failure comes back as one of our exceptions.
+
+        The answer carries the seconds the call took once it had a slot (what it cost, without the queueing).
+        """
         self._calls[operation] += 1
         try:
             with gevent.Timeout(self.timeout + 1.0, ApiTimeout(f"{operation}: no answer within {self.timeout:g} s")), \
                     self._slots:
-                return self._exchange(operation, arguments)
+                started = time.monotonic()
+                reply = self._exchange(operation, arguments)
+                reply.seconds = time.monotonic() - started
+                return reply
         except Exception as exc:
             error = translated(exc, operation, self.endpoint, self.timeout, self._credentials)
         raise error
+
+    def _answered(self, operation: str, reply: Node, records: int) -> None:
+        self._records[operation] += records
+        if self.on_answer is not None:
+            self.on_answer(operation, reply.seconds, records)
 
     def _exchange(self, operation: str, arguments: dict[str, Any]) -> Node:
         envelope = getattr(self._suds.service, operation)(**arguments).envelope
@@ -178,7 +196,7 @@ class ChargePointClient:
 
     def _paged(self, operation: str, build: Callable[[int], dict[str, Any]], items: str, more: str,
                ok: Iterable[int] = (), records: Callable[[Node], int] = lambda _item: 1,
-               expected: int | None = None) -> Iterator[Node]:
+               expected: int | None = None, max_pages: int = MAX_PAGES) -> Iterator[Node]:
         """Yield every element of a paged operation, following startRecord/moreFlag.
 
         ``records`` counts the records an element holds, which is what startRecord advances by. An API that keeps
@@ -191,7 +209,7 @@ class ChargePointClient:
             reply = self._call(operation, **build(start))
             code = self._checked(operation, reply, ok)
             page = reply.all(items) if code == SUCCESS else []
-            self._records[operation] += len(page)
+            self._answered(operation, reply, len(page))
             pages += 1
             if not page or replies.as_int(reply.text(more)) != 1:
                 yield from page
@@ -204,6 +222,8 @@ class ChargePointClient:
             yield from page
             count = sum(map(records, page))
             seen, start = seen + count, start + count
+            if pages >= max_pages < MAX_PAGES:
+                raise _MorePages(pages)
             if pages >= MAX_PAGES or (expected is not None and seen >= 2 * expected):
                 said = f", for at most {expected} expected" if expected is not None else ""
                 raise MalformedResponse(f"{operation}: the API kept answering {more} 1 after {pages} pages and "
@@ -213,6 +233,17 @@ class ChargePointClient:
 
     def get_stations(self, station_id: str | None = None, sg_id: int | None = None) -> list[StationInfo]:
         """Inventory of one station, one group, or (neither given) every station of the account."""
+        return self._get_stations(station_id, sg_id, MAX_PAGES)
+
+    def get_organisation(self, max_pages: int) -> list[StationInfo] | None:
+        """Every station of the account if the inventory fits in ``max_pages`` pages, else None (having asked for
+        that many): how an account learns its organisation's size at a bounded cost."""
+        try:
+            return self._get_stations(None, None, max_pages)
+        except _MorePages:
+            return None
+
+    def _get_stations(self, station_id: str | None, sg_id: int | None, max_pages: int) -> list[StationInfo]:
         query: dict[str, Any] = {}
         if station_id:
             query["stationID"] = station_id
@@ -221,7 +252,7 @@ class ChargePointClient:
         return replies.stations(self._paged(
             "getStations", lambda start: {"searchQuery": {**query, "startRecord": start,
                                                           "numStations": STATIONS_PAGE}},
-            "stationData", "moreFlag", expected=1 if station_id else None), self._reported)
+            "stationData", "moreFlag", expected=1 if station_id else None, max_pages=max_pages), self._reported)
 
     def get_station_status(self, station_ids: list[str]) -> dict[str, dict[int, PortStatus]]:
         """Port status of the given stations, keyed by station then port number."""
@@ -253,10 +284,10 @@ class ChargePointClient:
         self._checked("getLoad", reply)
         if station_id is not None:
             loads = replies.station_loads(reply, self._reported)
-            self._records["getLoad"] += len(loads)
+            self._answered("getLoad", reply, len(loads))
             return loads
         group = replies.group_load(reply, self._reported)
-        self._records["getLoad"] += len(group.stations)
+        self._answered("getLoad", reply, len(group.stations))
         return group
 
     def get_alarms(self, station_id: str | None = None) -> dict[str, list[Alarm]]:

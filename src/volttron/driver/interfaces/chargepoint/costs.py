@@ -44,16 +44,20 @@ class CostModel:
         self.concurrency = concurrency
         self._estimates = {source: _Estimate(**vars(prior)) for source, prior in _PRIORS.items()}
 
-    def learn(self, source: Source, seconds: float, calls: int, records: int, stations: int) -> None:
-        """Take one fetch: its wall time, calls made, records received and stations the records cover."""
-        estimate = self._estimates[source]
-        if calls <= 0:
+    def answered(self, operation: str, seconds: float, records: int) -> None:
+        """Take one answer: the seconds its call took once it had a slot, and the records it carried."""
+        estimate = self._estimates.get(_BY_OPERATION.get(operation))  # type: ignore[arg-type]
+        if estimate is None:
             return
-        if records <= 5 * calls:
-            estimate.call_s = _blend(estimate.call_s, seconds / calls)
-        else:
-            estimate.record_s = _blend(estimate.record_s, max(0.0, seconds - calls * estimate.call_s) / records)
-        if stations > 0 and records:
+        if records <= 5:
+            estimate.call_s = _blend(estimate.call_s, seconds)
+        elif records > 20:
+            estimate.record_s = _blend(estimate.record_s, max(0.0, seconds - estimate.call_s) / records)
+
+    def learn_density(self, source: Source, records: int, stations: int) -> None:
+        """Take one organisation-wide answer: how many records it carried for how many stations."""
+        if stations > 0:
+            estimate = self._estimates[source]
             estimate.per_station = _blend(estimate.per_station, records / stations)
 
     def records(self, source: Source, stations: float) -> float:
@@ -79,6 +83,9 @@ class CostModel:
             return False
         return self.bulk_time(source, calls, records, parallel) <= \
             self.per_station_time(source, stations) * (1 + TIME_TOLERANCE)
+
+
+_BY_OPERATION = {source.value: source for source in _PRIORS if source is not Source.GROUP_LOAD}
 
 
 def _blend(old: float, new: float) -> float:

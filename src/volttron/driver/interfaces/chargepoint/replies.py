@@ -57,10 +57,11 @@ def pause() -> None:
 class Node:
     """A read-only view of one reply element."""
 
-    __slots__ = ("element",)
+    __slots__ = ("element", "seconds")
 
     def __init__(self, element: ElementTree.Element) -> None:
         self.element = element
+        self.seconds = 0.0  # what the call that brought it took (set by the client on a reply's root)
 
     def _child(self, name: str) -> ElementTree.Element | None:
         child = self.element.find(name)

@@ -1,0 +1,160 @@
+"""Per method and cycle, whether an account asks in bulk (a station list, station groups, the organisation) or per
+station: the cost model's estimates (:mod:`.costs`) applied to what the account knows of its organisation.
+
+Decisions are asked by every device's read, so what they cost to make is kept small: the group cover and the
+stations waiting for a session read are worked out once per change of what they depend on, not once per device.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Iterable
+
+from .batching import group_cover
+from .client import STATIONS_PAGE
+from .costs import CostModel
+from .exceptions import ChargePointError
+from .models import Source
+
+if TYPE_CHECKING:
+    from .account import Account
+
+_log = logging.getLogger(__name__)
+
+SESSIONS_PAGE = 100
+# Devices of an account from which an organisation-wide inventory is read before its size is known: it costs one
+# call per 500 stations, fewer than asking this many stations one by one unless the organisation is 50 000 strong.
+BULK_WITHOUT_ORG_SIZE = 100
+
+
+class ReadPlanner:
+    """What one account knows of its organisation's size and groups, and the bulk-or-per-station choice."""
+
+    def __init__(self, account: "Account", costs: CostModel) -> None:
+        self._account = account
+        self.costs = costs
+        self.org_size: int | None = None  # stations in the organisation, once an org-wide inventory was read
+        self.group_sizes: dict[str, int] = {}  # group -> its stations, from the inventory or its getLoad answer
+        self.session_rate = 0.3  # completed sessions per station and hour, learned from bulk reads
+        self.session_refresh = 0.0  # the sessions' safety refresh of the devices polled (staticExpiration)
+        self.version = 0  # bumped when the stations or their groups change: the cover is worked out again
+        self._cover: tuple[int, list[tuple[str, set[str]]]] | None = None
+        self._groups_known = -1  # the version at which every station's groups were known
+        self._waiting: tuple[tuple[int, int], list[str]] | None = None
+        self.probes = 0  # organisation inventories read by a probe
+        self._probed_pages = 0  # the most pages an inventory probe read without reaching the organisation's end
+
+    def changed(self) -> None:
+        """The account's stations, or what groups they belong to, changed."""
+        self.version += 1
+
+    def bulk(self, source: Source, station_id: str) -> bool:
+        """Whether this cycle asks ``source`` in bulk for every configured station, or for ``station_id`` alone."""
+        account = self._account
+        stations = len(account.station_set)
+        if not (account.batching and stations > 1 and station_id in account.station_set):
+            return False
+        if source is Source.STATUS:
+            return True  # a list of stations: one call per 500, and nothing but what was asked
+        if source is Source.LOAD:
+            self.learn_groups(station_id)
+            cover = self.cover()
+            records = sum(self._group_size(group, len(members)) for group, members in cover)
+            return bool(cover) and self.costs.prefer_bulk(source, stations, len(cover), records, parallel=True)
+        if self.org_size is None:
+            # An organisation-wide answer could be any size until an inventory of it was read: read one first when
+            # the fleet is large enough that it cannot cost more calls. A smaller fleet tries to, in at most half
+            # as many pages as it has stations; if the organisation is larger, it asks per station.
+            if stations < BULK_WITHOUT_ORG_SIZE:
+                if source is Source.STATIONS:
+                    self._probe(stations)
+                if self.org_size is None:
+                    return False
+            if source is not Source.STATIONS:
+                self._read_inventory(station_id, "organisation size unknown")
+            if self.org_size is None:
+                return source is Source.STATIONS
+        if source is Source.SESSIONS:
+            return self._sessions_in_bulk()
+        records = self.costs.records(source, self.org_size)
+        return self.costs.prefer_bulk(source, stations, max(1, math.ceil(records / STATIONS_PAGE)), records)
+
+    def cover(self) -> list[tuple[str, set[str]]]:
+        """The station groups that answer getLoad for the account's stations (see :func:`~.batching.group_cover`)."""
+        account = self._account
+        if self._cover is None or self._cover[0] != self.version:
+            self._cover = (self.version, group_cover(account.station_set, account.memberships,
+                                                     prefer=account.groups.configured))
+        return self._cover[1]
+
+    def learn_groups(self, station_id: str) -> None:
+        # Group membership (from getStations) before load is asked by group. It changes rarely: any cached inventory
+        # will do, else the inventory fetch is shared; without it stations are asked one by one.
+        account = self._account
+        if self._groups_known == self.version:
+            return
+        if all(sid in account.memberships for sid in account.station_set):
+            self._groups_known = self.version
+        else:
+            self._read_inventory(station_id, "no group membership for batched getLoad")
+
+    def _probe(self, stations: int) -> None:
+        # Once per fleet size; the devices polling meanwhile wait for it (it may answer their inventory).
+        pages = stations // 2
+        if pages <= self._probed_pages:
+            return
+        try:
+            if self._account.probe_organisation(pages):
+                self.probes += 1
+            else:
+                _log.debug("organisation larger than %d pages of stations: asking per station", pages)
+        except ChargePointError as exc:
+            _log.debug("organisation size not learned (%s): asking per station", exc)
+        self._probed_pages = max(self._probed_pages, pages)
+
+    def _read_inventory(self, station_id: str, why: str) -> None:
+        try:
+            self._account.read(Source.STATIONS, station_id, math.inf)
+        except ChargePointError as exc:
+            _log.debug("%s (%s): asking per station", why, exc)
+
+    def _group_size(self, group: str, members: int) -> float:
+        # Unknown until the inventory or a getLoad of the group said: as big as its share of the fleet suggests.
+        stations = len(self._account.station_set)
+        return self.group_sizes.get(group) or members * (self.org_size or stations) / stations
+
+    def waiting_for_sessions(self, now: float) -> list[str]:
+        """The configured stations whose sessions must be read now (worked out once per change of the watch)."""
+        account = self._account
+        key = (self.version + account.session_watch.version, int(now))  # to the second: refreshes are minutes
+        if self._waiting is None or self._waiting[0] != key:
+            self._waiting = (key, [sid for sid in account.station_set
+                                   if account.session_watch.needs_read(sid, now, self.session_refresh)])
+        return self._waiting[1]
+
+    def _sessions_in_bulk(self) -> bool:
+        """One organisation-wide read from the earliest point any waiting station needs, against one per station."""
+        waiting = self.waiting_for_sessions(self._account.clock())
+        if len(waiting) < 2:
+            return False
+        org = self.org_size or len(self._account.station_set)
+        since = self.bulk_session_start(waiting)
+        if since is None:
+            records = self.costs.records(Source.SESSIONS, org)  # whole histories, as the last full read showed
+        else:
+            hours = max(0.0, (datetime.now(timezone.utc) - since).total_seconds()) / 3600
+            records = org * self.session_rate * hours
+        return self.costs.prefer_bulk(Source.SESSIONS, len(waiting), max(1, math.ceil(records / SESSIONS_PAGE)),
+                                      records)
+
+    def bulk_session_start(self, waiting: Iterable[str]) -> Any:
+        """Where an organisation-wide read must start to serve every waiting station (None: their whole history)."""
+        watch, history = self._account.session_watch, self._account.session_history
+        starts = [watch.since(sid) or history.since(sid) or history.since("*") for sid in waiting]
+        return None if any(start is None for start in starts) else min(starts)
+
+    def learn_session_rate(self, records: int, since: datetime) -> None:
+        hours = max((datetime.now(timezone.utc) - since).total_seconds() / 3600, 0.1)
+        self.session_rate = 0.7 * self.session_rate + 0.3 * records / ((self.org_size or 1) * hours)
