@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 
 import gevent
 import pytest
-from conftest import http
+from sim_helpers import http
 
 from chargepoint_simulator.cli import build_simulator, device_config, parse_arguments, write_config
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import START, frozen_clock
+from sim_helpers import START, frozen_clock
 
 from chargepoint_simulator.model import (
     EVENT_UNKNOWN,

@@ -7,7 +7,7 @@ from datetime import timedelta
 from xml.etree import ElementTree
 
 import pytest
-from conftest import START, charge, envelope, http, port_loads
+from sim_helpers import START, charge, envelope, http, port_loads
 
 pytestmark = pytest.mark.timeout(30)
 

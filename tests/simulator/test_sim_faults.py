@@ -7,7 +7,7 @@ from xml.etree import ElementTree
 
 import gevent
 import pytest
-from conftest import envelope, http, make_suds_client
+from sim_helpers import envelope, http, make_suds_client
 from suds import WebFault
 
 pytestmark = pytest.mark.timeout(30)

@@ -3,7 +3,7 @@ member under the same kind and propagation rules as a station's."""
 from __future__ import annotations
 
 import pytest
-from conftest import charge, make_suds_client, port_loads
+from sim_helpers import charge, make_suds_client, port_loads
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 
 import pytest
-from conftest import PASSWORD, USERNAME, envelope, http
+from sim_helpers import PASSWORD, USERNAME, envelope, http
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -6,7 +6,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from conftest import START, envelope, frozen_clock, http
+from sim_helpers import START, envelope, frozen_clock, http
 
 from chargepoint_simulator import SimClock
 from chargepoint_simulator.model import STATUSES, Model, ShedConflictError, ShedLimit, ShedValueError

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import START, envelope, http
+from sim_helpers import START, envelope, http
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import PASSWORD, USERNAME, frozen_clock, make_suds_client
+from sim_helpers import PASSWORD, USERNAME, frozen_clock, make_suds_client
 
 from chargepoint_simulator import Simulator
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import REAL_WSDL, START, make_suds_client
+from sim_helpers import REAL_WSDL, START, make_suds_client
 from suds import WebFault
 
 pytestmark = [

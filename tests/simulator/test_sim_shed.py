@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import charge
-from conftest import port_loads as _ports
+from sim_helpers import charge
+from sim_helpers import port_loads as _ports
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import START
+from sim_helpers import START
 
 from chargepoint_simulator.model import (
     PortShed,

@@ -6,7 +6,7 @@ from datetime import timedelta
 from xml.etree import ElementTree
 
 import pytest
-from conftest import OUR_WSDL, REAL_WSDL, START, envelope, http, make_suds_client
+from sim_helpers import OUR_WSDL, REAL_WSDL, START, envelope, http, make_suds_client
 from sim_wsdl_schema import WSOAP, WSDL, WsdlSchema
 
 pytestmark = pytest.mark.timeout(60)

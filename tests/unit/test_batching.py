@@ -6,8 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from volttron.driver.interfaces.chargepoint.batching import SESSION_OVERLAP, SessionHistory, group_cover, group_ids
-from volttron.driver.interfaces.chargepoint.models import Session
+from volttron.driver.interfaces.chargepoint.batching import (REFRESH_OVERLAP, SESSION_OVERLAP, START_MARGIN, SessionHistory,
+                                                             SessionWatch, group_cover, group_ids)
+from volttron.driver.interfaces.chargepoint.models import PortStatus, Session
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
@@ -72,7 +73,7 @@ def test_merge_keeps_the_latest_session_per_port_across_reads():
     history.merge("*", {"1:1": [session("1:1", 1, 3, 4, "b")]})
     assert {s.session_id for s in history.latest("1:1")} == {"b", "p2"}
     assert [s.session_id for s in history.latest("1:2")] == ["x"]
-    assert history.latest("1:3") == []
+    assert history.latest("1:3") == ()
     assert history.since("*") == T0 + timedelta(hours=4) - SESSION_OVERLAP
 
 
@@ -81,3 +82,54 @@ def test_an_older_session_read_again_does_not_replace_a_newer_one():
     history.merge("1:1", {"1:1": [session("1:1", 1, 3, 4, "new")]})
     history.merge("1:1", {"1:1": [session("1:1", 1, 0, 2, "old")]})
     assert [s.session_id for s in history.latest("1:1")] == ["new"]
+
+
+# -- SessionWatch: when a station's sessions are read again, and from where ------------------------------------------
+
+def status(state: str, at: datetime | None) -> dict[int, PortStatus]:
+    return {1: PortStatus(1, state, at)}
+
+
+READ_AT = T0 + timedelta(hours=3)  # the API's clock at the last read: the latest status change it had reported
+WATCH = {
+    # case: statuses seen after the read (port 1), whether a read is due at 160 s (refresh 3600 s), where it starts
+    "nothing changed": ([status("AVAILABLE", T0)], False, READ_AT - REFRESH_OVERLAP),
+    "a long session ended": ([status("INUSE", T0), status("AVAILABLE", T0 + timedelta(hours=4))], True,
+                             T0 - START_MARGIN),
+    "a session started after the read ended": (
+        [status("AVAILABLE", T0), status("INUSE", READ_AT + timedelta(minutes=5)),
+         status("AVAILABLE", READ_AT + timedelta(minutes=9))], True, READ_AT - REFRESH_OVERLAP),
+    "a session of unknown start ended": ([status("INUSE", None), status("AVAILABLE", T0)], True, None),
+    "still charging": ([status("INUSE", T0)], False, READ_AT - REFRESH_OVERLAP),
+}
+
+
+def watched() -> SessionWatch:
+    """A watch that saw a status dated READ_AT on another station, then read station 1:1 at 100 s."""
+    watch = SessionWatch()
+    watch.observe({"1:2": status("AVAILABLE", READ_AT)})
+    assert watch.needs_read("1:1", 0.0, 3600) and watch.since("1:1") is None  # never read: its whole history
+    watch.read(["1:1"], 100.0)
+    return watch
+
+
+@pytest.mark.parametrize("seen, due, since", WATCH.values(), ids=list(WATCH))
+def test_session_watch(seen, due, since):
+    watch = watched()
+    for statuses in seen:
+        watch.observe({"1:1": statuses})
+    assert watch.needs_read("1:1", 160.0, 3600) is due
+    assert watch.since("1:1") == since
+    assert watch.needs_read("1:1", 100.0 + 3600, 3600)  # the safety refresh
+
+
+def test_without_a_status_seen_the_refresh_has_no_start_of_its_own():
+    watch = SessionWatch()
+    watch.read(["1:1"], 100.0)
+    assert watch.since("1:1") is None
+
+
+def test_forgetting_a_station_reads_its_whole_history_again():
+    watch = watched()
+    watch.forget("1:1")
+    assert watch.needs_read("1:1", 101.0, 3600) and watch.since("1:1") is None

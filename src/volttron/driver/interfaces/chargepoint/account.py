@@ -310,9 +310,15 @@ class Account:
                 hit, before = self.cache.get((Source.STATIONS, sid), math.inf)
                 if hit and isinstance(before, _NotFound) and sid in found:
                     self._watch.forget(sid)
-        self.cache.put({(source, sid): found[sid] if sid in found else _NotFound(source.value, sid) for sid in ids})
+        self.cache.put({(source, sid): self._unchanged(source, sid, found[sid]) if sid in found
+                        else _NotFound(source.value, sid) for sid in ids})
         if self._max_age_seen:
             self.cache.prune(self._max_age_seen * 2)
+
+    def _unchanged(self, source: Source, station_id: str, value: Any) -> Any:
+        # An answer equal to the cached one keeps the cached object: its points need not be converted again.
+        hit, before = self.cache.get((source, station_id), math.inf)
+        return before if hit and type(before) is type(value) and before == value else value
 
     def _follow_inventory(self, statuses: Mapping[str, Any], asked: Iterable[str]) -> None:
         # A station that appears in, or disappears from, the status answers makes the inventory and rights stale,
@@ -396,11 +402,11 @@ class Account:
         return found
 
     def _fetch_sessions(self, station_id: str, one: str | None, ids: list[str]) -> Fetched:
-        # Per station: from the start of the session that just ended, else from a day before its latest session.
-        # In bulk: the whole organisation from the earliest point a waiting station needs.
+        # Per station: see ReadPlanner.session_start. In bulk: the whole organisation from the earliest point a
+        # waiting station needs.
         now = self.clock()
         if one is not None:
-            since = self._watch.since(one) or self._sessions.since(one)
+            since = self.planner.session_start(one)
         else:
             since = self.planner.bulk_session_start(self.planner.waiting_for_sessions(now))
         found = self.client.get_charging_sessions(one, since)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .conversions import CONVERSIONS, Conversion, pricing_type_number
 from .exceptions import WriteRejected
@@ -388,7 +388,7 @@ RIGHTS_ATTRIBUTES: tuple[Attribute, ...] = (
 
 # -- ChargingSessionRegister (getChargingSessionData) --------------------------------------------------------------
 
-def _latest_session(sessions: list[Session] | None, port: int | None) -> Session | None:
+def _latest_session(sessions: Sequence[Session] | None, port: int | None) -> Session | None:
     candidates = [s for s in sessions or () if not port or s.port_number == port]
     return max(candidates, key=Session.recency) if candidates else None
 

@@ -11,6 +11,10 @@ from typing import Iterable, Mapping
 from .models import PortStatus, Session
 
 SESSION_OVERLAP = timedelta(hours=24)  # longest session a refresh is sure to catch
+# How far before its last read a station's next read starts: sessions the status polls could not see end (shorter
+# than a poll interval, or during an outage) started after that read; records the API posts late are caught too.
+# "When" is on the API's clock: the latest status change it had reported by then (never later than its own now).
+REFRESH_OVERLAP = timedelta(hours=1)
 
 
 def group_cover(stations: Iterable[str], groups_of: Mapping[str, list[str]],
@@ -54,6 +58,7 @@ class SessionHistory:
     def __init__(self) -> None:
         self._latest: dict[str, dict[int | None, Session]] = {}
         self._since: dict[str, datetime] = {}
+        self._views: dict[str, tuple[Session, ...]] = {}  # what latest() answered, until a merge changes it
 
     def since(self, scope: str) -> datetime | None:
         """Where the next read of ``scope`` may start (None: read everything)."""
@@ -62,6 +67,7 @@ class SessionHistory:
     def merge(self, scope: str, found: Mapping[str, list[Session]]) -> None:
         """Take the sessions one read of ``scope`` returned."""
         for station, sessions in found.items():
+            self._views.pop(station, None)
             latest = self._latest.setdefault(station, {})
             for session in sessions:
                 known = latest.get(session.port_number)
@@ -73,9 +79,13 @@ class SessionHistory:
         if ends:
             self._since[scope] = max(ends) - SESSION_OVERLAP
 
-    def latest(self, station: str) -> list[Session]:
-        """The latest session of each port of the station (empty when none is known)."""
-        return list(self._latest.get(station, {}).values())
+    def latest(self, station: str) -> tuple[Session, ...]:
+        """The latest session of each port of the station (empty when none is known); the same object until a read
+        changes it, so that what was converted from it need not be again."""
+        view = self._views.get(station)
+        if view is None:
+            view = self._views[station] = tuple(self._latest.get(station, {}).values())
+        return view
 
 
 INUSE = "INUSE"
@@ -96,12 +106,16 @@ class SessionWatch:
         self._started: dict[tuple[str, int], datetime] = {}  # (station, port) -> when it went INUSE
         self._ended: dict[str, datetime | None] = {}  # stations with a session ended since their last read
         self._read_at: dict[str, float] = {}
+        self._asked: dict[str, datetime] = {}  # each station's last read, on the API's clock (see REFRESH_OVERLAP)
+        self._api_time: datetime | None = None  # the latest status timestamp seen: the API's clock, or behind it
 
     def observe(self, statuses: Mapping[str, Mapping[int, PortStatus]]) -> None:
         """Take a getStationStatus answer."""
         for station, ports in statuses.items():
             before = self._status.get(station, {})
             for number, port in ports.items():
+                if port.timestamp is not None and (self._api_time is None or port.timestamp > self._api_time):
+                    self._api_time = port.timestamp
                 was = before.get(number)
                 charging, charged = port.status == INUSE, was is not None and was.status == INUSE
                 if charging and not charged and port.timestamp is not None:
@@ -119,9 +133,17 @@ class SessionWatch:
         return read_at is None or station in self._ended or refresh <= 0 or now - read_at >= refresh
 
     def since(self, station: str) -> datetime | None:
-        """Where a read for the station's newly ended session may start (None: not known)."""
-        start = self._ended.get(station)
-        return None if start is None else start - START_MARGIN
+        """Where the station's next read may start: before the session that ended since the last read, and
+        :data:`REFRESH_OVERLAP` before that read (None: not known, as before a first read with a status seen, or
+        when a session's start is unknown)."""
+        asked = self._asked.get(station)
+        if asked is None:
+            return None
+        since = asked - REFRESH_OVERLAP
+        if station in self._ended:
+            start = self._ended[station]
+            return None if start is None else min(since, start - START_MARGIN)
+        return since
 
     def read(self, stations: Iterable[str], now: float) -> None:
         """The sessions of these stations have just been read."""
@@ -129,10 +151,12 @@ class SessionWatch:
         for station in stations:
             self._read_at[station] = now
             self._ended.pop(station, None)
+            if self._api_time is not None:
+                self._asked[station] = self._api_time
 
     def forget(self, station: str) -> None:
         """Forget a station (no longer configured, or it left or rejoined the account): its sessions are read afresh."""
         self.version += 1
-        for mapping in (self._status, self._ended, self._read_at):
+        for mapping in (self._status, self._ended, self._read_at, self._asked):
             mapping.pop(station, None)
 

@@ -77,6 +77,9 @@ class ChargePoint(BaseInterface):
                         for e in exc.errors(include_input=False)]
             raise ConfigError("; ".join(problems), problems=problems) from None
         self._specs: dict[str, PointSpec] = {}  # rows validated by prepare_registry_config, by point name
+        # Per source: the answer the last poll converted, for which points, and their values and errors.
+        self._converted: dict[Source, tuple[Any, tuple, dict[str, Any], dict[str, str]]] = {}
+        self._groupings: dict[tuple[str, ...], tuple[dict, dict[str, str]]] = {}  # see _grouped
         self._revert_defaults: dict[int | None, Shed | None] = {}  # Starting Values of load points, by port
         self.settings: DeviceSettings = load_device_settings(self.config.model_dump(), "ChargePoint device config")
         self._options = WriteOptions(self.settings.shed_duration, self.settings.shed_lease, self.settings.settle_limit)
@@ -137,6 +140,8 @@ class ChargePoint(BaseInterface):
 
     def insert_register(self, register: ChargepointRegister, base_topic: str) -> None:
         super().insert_register(register, base_topic)
+        self._groupings.clear()
+        self._converted.clear()
         self.account  # join the account (no API call) so batched reads include this station from the first poll
 
     # -- reads -----------------------------------------------------------------------------------------------------
@@ -149,31 +154,50 @@ class ChargePoint(BaseInterface):
 
     def get_multiple_points(self, topics: Iterable[str], **kwargs: Any) -> tuple[dict, dict]:
         """One poll: at most one API call per source, fetched concurrently; errors are per point."""
+        by_source, unknown = self._grouped(topics)
         results: dict[str, Any] = {}
-        errors: dict[str, str] = {}
-        by_source: dict[Any, list[tuple[str, ChargepointRegister]]] = defaultdict(list)
-        for topic in topics:
-            register = self.point_map.get(topic)
-            if register is None:
-                errors[topic] = f"Point not configured on device: {topic}"
-            else:
-                by_source[register.source].append((topic, register))
+        errors: dict[str, str] = dict(unknown)
         if not by_source:
             return results, errors
         data = self.account.read_sources(self.settings.target, by_source, self._freshness)
         for source, points in by_source.items():
             value = data[source]
-            for topic, register in points:
-                if isinstance(value, ChargePointError):
-                    errors[topic] = str(value)
-                    continue
-                try:
-                    results[topic] = register.value_from(value)
-                except ChargePointError as exc:  # a value that does not convert to the point's Type
-                    errors[topic] = str(exc)
-                except (AttributeError, KeyError, TypeError, ValueError) as exc:
-                    errors[topic] = f"cannot read {register.attribute_name}: {exc!r}"
+            if isinstance(value, ChargePointError):
+                errors.update((topic, str(value)) for topic, _register in points)
+                continue
+            # The same cached answer as the last poll converts to the same values: most of a warm poll's points
+            # (inventory, pricing, rights, sessions) are not converted again.
+            last = self._converted.get(source)
+            if last is None or last[0] is not value or last[1] is not points:
+                converted: tuple[dict[str, Any], dict[str, str]] = ({}, {})
+                for topic, register in points:
+                    ok, outcome = _convert(register, value)
+                    converted[0 if ok else 1][topic] = outcome
+                last = self._converted[source] = (value, points, *converted)
+            results.update(last[2])
+            errors.update(last[3])
         return results, errors
+
+    def _grouped(self, topics: Iterable[str]) -> tuple[dict[Source, tuple[tuple[str, ChargepointRegister], ...]],
+                                                       dict[str, str]]:
+        """The topics' registers by source, and the topics not configured; worked out once per list of topics
+        (a poll asks for the same ones every time)."""
+        topics = tuple(topics)
+        known = self._groupings.get(topics)
+        if known is not None:
+            return known
+        by_source: dict[Source, list[tuple[str, ChargepointRegister]]] = defaultdict(list)
+        unknown: dict[str, str] = {}
+        for topic in topics:
+            register = self.point_map.get(topic)
+            if register is None:
+                unknown[topic] = f"Point not configured on device: {topic}"
+            else:
+                by_source[register.source].append((topic, register))
+        if len(self._groupings) >= 16:  # get_point's single topics, a few poll groups
+            self._groupings.clear()
+        known = self._groupings[topics] = ({source: tuple(points) for source, points in by_source.items()}, unknown)
+        return known
 
     # -- writes ----------------------------------------------------------------------------------------------------
 
@@ -260,6 +284,16 @@ class ChargePoint(BaseInterface):
         text = self.account.client.remove_load_shed_event(checked)
         _log.info("%s: shed event %s removed: %s", self.settings.target_name, checked, text)
         return text
+
+
+def _convert(register: ChargepointRegister, value: Any) -> tuple[bool, Any]:
+    """(True, the point's value) or (False, the one-line error that replaces it)."""
+    try:
+        return True, register.value_from(value)
+    except ChargePointError as exc:  # a value that does not convert to the point's Type
+        return False, str(exc)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        return False, f"cannot read {register.attribute_name}: {exc!r}"
 
 
 __all__ = ["ChargePoint", "ChargePointPointConfig", "ChargePointRemoteConfig", "ConfigError"]

@@ -71,10 +71,15 @@ class CostModel:
         return rounds * (estimate.call_s + estimate.per_station * estimate.record_s)
 
     def bulk_time(self, source: Source, calls: int, records: float, parallel: bool = False) -> float:
-        """Seconds for bulk calls carrying ``records`` in all; pages follow one another unless ``parallel``."""
+        """Seconds for bulk calls carrying ``records`` in all; pages follow one another unless ``parallel``.
+
+        Calls made in parallel share the records, and each takes as long as its share (the per-record cost was
+        learned from calls made alongside others, so it already holds what running together costs).
+        """
         estimate = self._estimates[source]
-        rounds = math.ceil(calls / self.concurrency) if parallel else calls
-        return rounds * estimate.call_s + records * estimate.record_s
+        if parallel and calls:
+            return math.ceil(calls / self.concurrency) * (estimate.call_s + records / calls * estimate.record_s)
+        return calls * estimate.call_s + records * estimate.record_s
 
     def prefer_bulk(self, source: Source, stations: int, calls: int, records: float, parallel: bool = False) -> bool:
         """True when ``calls`` bulk calls carrying ``records`` beat asking ``stations`` stations one by one: fewer

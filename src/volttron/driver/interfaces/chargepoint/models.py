@@ -189,6 +189,10 @@ class Source(enum.Enum):
     RIGHTS = "getStationRights"
     SESSIONS = "getChargingSessionData"
 
+    # Members are singletons: identity is their hash, computed in C (Enum's own hashes the name in Python, and
+    # sources key every cache lookup of every poll).
+    __hash__ = object.__hash__
+
 
 STATION_SOURCES = tuple(source for source in Source if source is not Source.GROUP_LOAD)
 """What a station device reads: one API operation each (a source's value is its operation's name)."""

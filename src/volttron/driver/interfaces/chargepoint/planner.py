@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from .batching import group_cover
 from .client import STATIONS_PAGE
@@ -149,10 +149,22 @@ class ReadPlanner:
         return self.costs.prefer_bulk(Source.SESSIONS, len(waiting), max(1, math.ceil(records / SESSIONS_PAGE)),
                                       records)
 
-    def bulk_session_start(self, waiting: Iterable[str]) -> Any:
+    def session_start(self, station_id: str) -> datetime | None:
+        """Where a read of the station's sessions must start (None: its whole history).
+
+        A station no read has found sessions of is read whole (an answer during an outage may have said "no data"
+        wrongly); else from what the status polls saw (:meth:`~.batching.SessionWatch.since`), or a day before
+        its latest session.
+        """
+        history = self._account.session_history
+        known = history.since(station_id) or history.since("*")
+        if known is None:
+            return None
+        return self._account.session_watch.since(station_id) or known
+
+    def bulk_session_start(self, waiting: Iterable[str]) -> datetime | None:
         """Where an organisation-wide read must start to serve every waiting station (None: their whole history)."""
-        watch, history = self._account.session_watch, self._account.session_history
-        starts = [watch.since(sid) or history.since(sid) or history.since("*") for sid in waiting]
+        starts = [self.session_start(sid) for sid in waiting]
         return None if any(start is None for start in starts) else min(starts)
 
     def learn_session_rate(self, records: int, since: datetime) -> None:

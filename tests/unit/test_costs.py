@@ -1,0 +1,45 @@
+"""The cost model: bulk is chosen only with fewer calls and no more time than asking station by station."""
+
+from __future__ import annotations
+
+import pytest
+
+from volttron.driver.interfaces.chargepoint.costs import CostModel
+from volttron.driver.interfaces.chargepoint.models import Source
+
+# case: (source, stations asked about, bulk calls, records they carry, parallel, call s, record s) -> bulk?
+CHOICES = {
+    "one status list for 100 stations": (Source.STATUS, 100, 1, 100, False, 0.02, 0.0001, True),
+    "as many bulk calls as stations": (Source.ALARMS, 3, 3, 3, False, 0.02, 0.0001, False),
+    "two pages of 500 for 10 stations, heavy records": (Source.STATIONS, 10, 2, 1000, False, 0.02, 0.0003, False),
+    "two pages of 500 for 100 stations": (Source.STATIONS, 100, 2, 1000, False, 0.02, 0.0002, True),
+    # Three group calls in parallel take as long as one group's share, not the three added up.
+    "three groups in parallel for 100 stations": (Source.LOAD, 100, 3, 1000, True, 0.015, 0.0005, True),
+    "three groups one after another": (Source.LOAD, 100, 3, 1000, False, 0.015, 0.0005, False),
+}
+
+
+@pytest.mark.parametrize("source, stations, calls, records, parallel, call_s, record_s, bulk", CHOICES.values(),
+                         ids=list(CHOICES))
+def test_prefer_bulk(source, stations, calls, records, parallel, call_s, record_s, bulk):
+    model = CostModel(concurrency=8)
+    for _ in range(50):  # learned until the priors no longer matter
+        model.answered(source.value, call_s, 1)
+        model.answered(source.value, call_s + 100 * record_s, 100)
+    assert model.prefer_bulk(source, stations, calls, records, parallel=parallel) is bulk
+
+
+def test_answers_teach_the_cost_of_a_call_and_of_a_record():
+    model = CostModel(concurrency=8)
+    for _ in range(50):
+        model.answered("getAlarms", 0.05, 1)
+        model.answered("getAlarms", 0.05 + 200 * 0.001, 200)
+    assert model.per_station_time(Source.ALARMS, 8) == pytest.approx(0.05 + 0.5 * 0.001, rel=0.05)
+    assert model.bulk_time(Source.ALARMS, 1, 1000) == pytest.approx(0.05 + 1.0, rel=0.05)
+
+
+def test_organisation_answers_teach_how_many_records_a_station_has():
+    model = CostModel()
+    for _ in range(50):
+        model.learn_density(Source.RIGHTS, 3000, 1000)
+    assert model.records(Source.RIGHTS, 100) == pytest.approx(300, rel=0.01)
