@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import timedelta
+
 import gevent
 
 from chargepoint_simulator import Simulator
-from cp_integration import PASSWORD, USERNAME
+from cp_integration import PASSWORD, USERNAME, sample_rows
 from volttron.driver.interfaces.chargepoint.chargepoint_registers import StationRegister
 
 from volttron.driver.interfaces.chargepoint.account import forget_accounts, make_client
@@ -131,3 +134,35 @@ def test_batched_load_reads_survive_a_failing_inventory(sim, make_device):
         failed = {name for name in errors}
         assert failed == {name for name in values.keys() | failed if isinstance(device.register(name), StationRegister)}
         assert values["portLoadPort1"] is not None and values["StatusPort1"] is not None
+
+
+def test_session_histories_too_long_for_one_bulk_read_are_asked_per_station_without_errors(make_device):
+    # Eight devices may spend at most four pages on one organisation-wide read (half of asking each station);
+    # one station with 600 sessions makes the whole histories seven pages. The read stops at four and every device
+    # reads its own station instead, in the same poll, without an error.
+    with Simulator(stations=8, seed=5, username=USERNAME, password=PASSWORD, port=0) as org:
+        ids = org.model.station_ids()
+        for sid in ids:  # every port idle and held there: no session starts or ends during the test
+            for port in org.model.station(sid).ports:
+                org.model.set_port_status(sid, port.portNumber, "AVAILABLE")
+        deep = ids[3]
+        template = min(org.model.station(deep).sessions, key=lambda s: s.startTime)
+        for i in range(1, 601):
+            start = template.startTime - timedelta(hours=2 * i)
+            org.model.station(deep).sessions.append(dataclasses.replace(
+                template, sessionID=template.sessionID + 10_000_000 + i, startTime=start,
+                endTime=start + timedelta(hours=1)))
+        # Devices without session points first: the account learns the organisation's size.
+        no_sessions = [row for row in sample_rows() if row["Register Name"] != "ChargingSessionRegister"]
+        poll_cycle([make_device(sid, no_sessions, name=f"other{i}", wsdl=org.wsdl_url) for i, sid in enumerate(ids)])
+        org.reset_calls()
+        fleet = [make_device(sid, name=f"cp{i}", wsdl=org.wsdl_url) for i, sid in enumerate(ids)]
+        poll_cycle(fleet)
+        queries = [fields for op, fields in org.requests if op == "getChargingSessionData"]
+        organisation = [q for q in queries if "stationID" not in q]
+        assert len(organisation) == 4, queries
+        assert {q["stationID"] for q in queries if "stationID" in q} == set(ids)
+        latest = {sid: max(org.model.sessions(sid), key=lambda s: (s.endTime, s.startTime)) for sid in ids}
+        for device in fleet:
+            values = device.scrape()[0]
+            assert values["sessionID"] == str(latest[device.interface.settings.station_id].sessionID)

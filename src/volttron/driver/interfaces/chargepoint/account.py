@@ -3,8 +3,8 @@
 A device asks for one kind of data (a :class:`~.models.Source`) for its station. When several stations of the
 account are configured in the process, a bulk call may answer for all of them (getStationStatus takes a list of
 stations; getStations, getAlarms, getStationRights and getChargingSessionData answer for the whole organisation;
-getLoad answers per station group). :mod:`.costs` decides, per method and cycle, whether that beats asking station
-by station. Inventory and rights are kept for ``staticExpiration``; sessions are read again only for stations
+getLoad answers per station group). :mod:`.planner` decides, per method and cycle, whether that beats asking
+station by station (from the costs :mod:`.costs` learns); :mod:`.fetchers` asks. Inventory and rights are kept for ``staticExpiration``; sessions are read again only for stations
 whose ports stopped charging (:class:`~.batching.SessionWatch`). Group devices share it too (:mod:`.groups`).
 """
 
@@ -23,24 +23,22 @@ import gevent
 from gevent.lock import RLock
 
 from .backoff import Backoff
-from .batching import SessionHistory, SessionWatch, group_cover, group_ids
+from .batching import SessionHistory, SessionWatch, group_ids
 from .cache import ResponseCache
 from .client import MAX_CONCURRENT_CALLS, NO_DATA, ChargePointClient
 from .config import AccountSettings
 from .costs import CostModel
-from .planner import ReadPlanner
-from .exceptions import ApiError, ApiTimeout, ChargePointError, TransportError
+from .fetchers import Fetched, fetchers_for
+from .exceptions import ApiError, ApiTimeout, ChargePointError, TooManyPages, TransportError
 from .groups import GroupControl, GroupReads
-from .models import (STATIC_SOURCES, Freshness, Shed, Source, StationInfo, StationLoad, WriteAction,
-                     WriteOperation)
+from .planner import ReadPlanner
+from .models import STATIC_SOURCES, Freshness, Shed, Source, StationInfo, WriteAction, WriteOperation
 from .redaction import Redactor
 from .writes import ShedControl, WriteOptions
 
 _log = logging.getLogger(__name__)
 
 POLL_MARGIN = 2.0  # seconds a poll may run past the API timeout before its unfinished reads are abandoned
-
-Fetched = dict[str, Any]
 
 
 class _NotFound:
@@ -82,15 +80,7 @@ class Account:
         self._controls: dict[Source, ShedControl] = {Source.LOAD: self.control, Source.GROUP_LOAD: self.group_control}
         self.wall_clock = wall_clock  # what "now" is for a scheduled shed event's start (aware UTC)
         self._max_age_seen = 0.0
-        self._fetchers: dict[Source, Callable[[str, str | None, list[str]], Fetched]] = {
-            Source.STATIONS: self._fetch_stations,
-            Source.STATUS: lambda station_id, one, ids: self.client.get_station_status(ids),
-            Source.LOAD: self._fetch_load,
-            Source.ALARMS: self._fetch_alarms,
-            Source.RIGHTS: lambda station_id, one, ids: self.client.get_station_rights(one),
-            Source.SESSIONS: self._fetch_sessions,
-            Source.GROUP_LOAD: lambda sg_id, one, ids: self.groups.fetch(sg_id),
-        }
+        self._fetchers = fetchers_for(self)
 
     def __repr__(self) -> str:
         return f"Account({self.username_hint!r}, stations={len(self._stations)})"
@@ -259,7 +249,13 @@ class Account:
             hit, value = self.cache.get(key, math.inf)
             if hit:
                 return _unwrap(value)
-        self._fetch_once((source, "*") if batched else key, source, station_id, batched, not for_write)
+        if batched:
+            try:
+                self._fetch_once((source, "*"), source, station_id, True, not for_write)
+            except TooManyPages:
+                batched = False  # the bulk read would cost more than asking each station: this one is asked alone
+        if not batched:
+            self._fetch_once(key, source, station_id, False, not for_write)
         hit, value = self.cache.get(key, max(max_age, 1.0))
         if not hit:
             # A batch that started before this station was registered; ask for it alone.
@@ -335,13 +331,6 @@ class Account:
             for sid in changed:
                 self._watch.forget(sid)
 
-    def _fetch_stations(self, station_id: str, one: str | None, ids: list[str]) -> Fetched:
-        found = {s.station_id: s for s in self.client.get_stations(one)}
-        self._remember_groups(found.values())
-        if one is None:
-            self._learn_organisation(found)
-        return found
-
     def probe_organisation(self, max_pages: int) -> bool:
         """Read the organisation's inventory if it fits in ``max_pages`` pages (then it also answers the configured
         stations' inventory); whether it did. Callers meanwhile share the one probe."""
@@ -351,72 +340,21 @@ class Account:
             if answer is None:
                 return False
             found = {s.station_id: s for s in answer}
-            self._remember_groups(found.values())
-            self._learn_organisation(found)
+            self.remember_groups(found.values())
+            self.planner.learn_organisation(found)
             self._store(Source.STATIONS, ids[0], ids, found)
             return True
         return self.cache.single_flight(
             ("organisation", max_pages), lambda: self.backoff.run(Source.STATIONS, "getStations", probe),
             self.settings.timeout * max_pages + POLL_MARGIN)
 
-    def _learn_organisation(self, found: Mapping[str, StationInfo]) -> None:
-        self.planner.org_size = len(found)
-        self.planner.group_sizes.update(Counter(group for info in found.values() for group in group_ids(info.sg_id)))
-
-    def _fetch_alarms(self, station_id: str, one: str | None, ids: list[str]) -> Fetched:
-        found = self.client.get_alarms(one)
-        return {sid: found.get(sid, []) for sid in ids}
-
-    def _remember_groups(self, stations: Iterable[StationInfo]) -> None:
+    def remember_groups(self, stations: Iterable[StationInfo]) -> None:
+        """Take the groups each station belongs to, from its inventory."""
         for station in stations:
             groups = group_ids(station.sg_id)
             if self._groups.get(station.station_id) != groups:
                 self._groups[station.station_id] = groups
                 self.planner.changed()
-
-    def _fetch_load(self, station_id: str, one: str | None, ids: list[str]) -> dict[str, StationLoad]:
-        # getLoad answers per station or per station group: cover the stations with as few groups as possible
-        # (membership comes from getStations) and ask the rest one by one.
-        if one is not None:
-            return self.client.get_load(station_id)
-        self.planner.learn_groups(station_id)
-        found: dict[str, StationLoad] = {}
-        cover = self.planner.cover() if set(ids) == set(self._stations) else group_cover(
-            ids, self._groups, prefer=self.groups.configured)
-        asks = [gevent.spawn(_as_value, self.client.get_load, sg_id=int(group)) for group, _members in cover]
-        gevent.joinall(asks)  # each call is bounded by the client's timeout
-        for (group, _members), answer in zip(cover, asks):
-            if isinstance(answer.value, BaseException):
-                raise answer.value
-            self.groups.took(group, answer.value)
-            self.planner.group_sizes[group] = len(answer.value.stations)
-            found.update(answer.value.stations)
-        if station_id not in found:
-            try:
-                found.update(self.client.get_load(station_id))
-            except ApiError as exc:
-                if exc.code != NO_DATA:
-                    raise
-                # The asking station is not on the account: it is cached as not found and the other stations'
-                # loads stand, so a missing station never fails the load reads of the devices sharing this call.
-        return found
-
-    def _fetch_sessions(self, station_id: str, one: str | None, ids: list[str]) -> Fetched:
-        # Per station: see ReadPlanner.session_start. In bulk: the whole organisation from the earliest point a
-        # waiting station needs.
-        now = self.clock()
-        if one is not None:
-            since = self.planner.session_start(one)
-        else:
-            since = self.planner.bulk_session_start(self.planner.waiting_for_sessions(now))
-        found = self.client.get_charging_sessions(one, since)
-        if one is None and since is not None:
-            self.planner.learn_session_rate(_records(found), since)
-        elif one is None and self.planner.org_size:  # whole histories: what the next full read will cost
-            self.costs.learn_density(Source.SESSIONS, _records(found), self.planner.org_size)
-        self._sessions.merge(one or "*", found)
-        self._watch.read(ids, now)
-        return {sid: self._sessions.latest(sid) for sid in ids}
 
     # -- writes ------------------------------------------------------------------------------------------------------
 
@@ -448,18 +386,6 @@ class Account:
     def invalidate(self, station_id: str, source: Source | None = None) -> None:
         """Forget cached reads of a station (of one source, or all) so the next read asks the API."""
         self.cache.invalidate(lambda key: key[1] == station_id and source in (None, key[0]))
-
-
-def _as_value(call: Callable[..., Any], **arguments: Any) -> Any:
-    # In a greenlet of its own: a failure comes back as the value (gevent's hub would print a raised one).
-    try:
-        return call(**arguments)
-    except Exception as exc:
-        return exc
-
-
-def _records(found: Mapping[str, Any]) -> int:
-    return sum(len(value) if isinstance(value, (list, dict)) else 1 for value in found.values())
 
 
 def _stray(value: Any) -> bool:

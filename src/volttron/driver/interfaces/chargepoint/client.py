@@ -26,7 +26,7 @@ from suds.transport import Request
 
 from . import replies
 from .exceptions import (ApiError, ApiTimeout, AuthError, ChargePointError, MalformedResponse, SoapFault,
-                         TransportError)
+                         TooManyPages, TransportError)
 from .models import Alarm, GroupLoad, PortStatus, RightsEntry, Session, Shed, ShedKind, StationInfo, StationLoad
 from .replies import Fault, Node, read_reply
 from .config import DEFAULT_MAX_RESPONSE_BYTES
@@ -97,10 +97,6 @@ def redirect_refused(what: str, code: int, location: str | None) -> str:
     to = f" to {location}" if location else ""
     return (f"{what}: the server answered with a redirect (HTTP {code}{to}); redirects are not followed, "
             f"so configure the address it names if you trust it")
-
-
-class _MorePages(Exception):
-    """A paged read stopped at the caller's page limit with more to come (never leaves this module)."""
 
 
 class ChargePointClient:
@@ -233,7 +229,7 @@ class ChargePointClient:
             count = sum(map(records, page))
             seen, start = seen + count, start + count
             if pages >= max_pages < MAX_PAGES:
-                raise _MorePages(pages)
+                raise TooManyPages(operation, pages)
             if pages >= MAX_PAGES or (expected is not None and seen >= 2 * expected):
                 said = f", for at most {expected} expected" if expected is not None else ""
                 raise MalformedResponse(f"{operation}: the API kept answering {more} 1 after {pages} pages and "
@@ -250,7 +246,7 @@ class ChargePointClient:
         that many): how an account learns its organisation's size at a bounded cost."""
         try:
             return self._get_stations(None, None, max_pages)
-        except _MorePages:
+        except TooManyPages:
             return None
 
     def _get_stations(self, station_id: str | None, sg_id: int | None, max_pages: int) -> list[StationInfo]:
@@ -315,9 +311,12 @@ class ChargePointClient:
             "getStationRights", lambda start: {"searchQuery": {**query, "startRecord": start}},
             "rightsData", "moreFlag", records=replies.rights_records))
 
-    def get_charging_sessions(self, station_id: str | None = None,
-                              since: datetime | None = None) -> dict[str, list[Session]]:
-        """Completed sessions of one station or the account, from ``since`` on, keyed by station (136 = none)."""
+    def get_charging_sessions(self, station_id: str | None = None, since: datetime | None = None,
+                              max_pages: int = MAX_PAGES) -> dict[str, list[Session]]:
+        """Completed sessions of one station or the account, from ``since`` on, keyed by station (136 = none).
+
+        Raises TooManyPages after ``max_pages`` pages when there are more.
+        """
         query: dict[str, Any] = {}
         if station_id:
             query["stationID"] = station_id
@@ -325,7 +324,7 @@ class ChargePointClient:
             query["fromTimeStamp"] = since.astimezone(timezone.utc).replace(tzinfo=None)
         return replies.sessions(self._paged(
             "getChargingSessionData", lambda start: {"searchQuery": {**query, "startRecord": start}},
-            "ChargingSessionData", "MoreFlag", ok=(NO_SESSIONS, NO_DATA)), self._reported)
+            "ChargingSessionData", "MoreFlag", ok=(NO_SESSIONS, NO_DATA), max_pages=max_pages), self._reported)
 
     def get_cpn_instances(self) -> list[dict[str, str | None]]:
         """The ChargePoint networks the account sees; a cheap way to check credentials."""

@@ -71,6 +71,15 @@ class BackingOff(TransportError):
         self.retry_in = retry_in
 
 
+class TooManyPages(ChargePointError):
+    """A bulk read stopped at the pages its caller allowed, with more to come: the stations are asked one by one
+    instead (it never reaches a point, and is not an API failure)."""
+
+    def __init__(self, operation: str, pages: int) -> None:
+        super().__init__(f"{operation}: more than {pages} pages; asking per station")
+        self.pages = pages
+
+
 class SoapFault(ChargePointError):
     """A SOAP fault returned by the API."""
 

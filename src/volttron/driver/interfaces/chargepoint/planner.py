@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Mapping
 
-from .batching import group_cover
-from .client import STATIONS_PAGE
+from .batching import group_cover, group_ids
+from .client import MAX_PAGES, STATIONS_PAGE
 from .costs import CostModel
 from .exceptions import ChargePointError
-from .models import Source
+from .models import Source, StationInfo
 
 if TYPE_CHECKING:
     from .account import Account
@@ -44,6 +45,7 @@ class ReadPlanner:
         self._groups_known = -1  # the version at which every station's groups were known
         self._waiting: tuple[tuple[int, int], list[str]] | None = None
         self.probes = 0  # organisation inventories read by a probe
+        self.whole_histories_too_large = False  # an org-wide read of whole session histories ran past its pages
         self._probed_pages = 0  # the most pages an inventory probe read without reaching the organisation's end
 
     def changed(self) -> None:
@@ -88,6 +90,11 @@ class ReadPlanner:
             self._cover = (self.version, group_cover(account.station_set, account.memberships,
                                                      prefer=account.groups.configured))
         return self._cover[1]
+
+    def learn_organisation(self, found: Mapping[str, StationInfo]) -> None:
+        """Take an inventory of the whole organisation: its size, and the size of each of its groups."""
+        self.org_size = len(found)
+        self.group_sizes.update(Counter(group for info in found.values() for group in group_ids(info.sg_id)))
 
     def learn_groups(self, station_id: str) -> None:
         # Group membership (from getStations) before load is asked by group. It changes rarely: any cached inventory
@@ -142,6 +149,8 @@ class ReadPlanner:
         org = self.org_size or len(self._account.station_set)
         since = self.bulk_session_start(waiting)
         if since is None:
+            if self.whole_histories_too_large:
+                return False
             records = self.costs.records(Source.SESSIONS, org)  # whole histories, as the last full read showed
         else:
             hours = max(0.0, (datetime.now(timezone.utc) - since).total_seconds()) / 3600
@@ -166,6 +175,11 @@ class ReadPlanner:
         """Where an organisation-wide read must start to serve every waiting station (None: their whole history)."""
         starts = [self.session_start(sid) for sid in waiting]
         return None if any(start is None for start in starts) else min(starts)
+
+    def session_pages(self, waiting: int) -> int:
+        """The most pages an organisation-wide session read may take before the stations are asked one by one:
+        half the calls that would cost (the estimate that chose it can be wrong; this bounds what it wastes)."""
+        return max(1, min(MAX_PAGES - 1, waiting // 2))
 
     def learn_session_rate(self, records: int, since: datetime) -> None:
         hours = max((datetime.now(timezone.utc) - since).total_seconds() / 3600, 0.1)
