@@ -331,22 +331,24 @@ class Account:
             for sid in changed:
                 self._watch.forget(sid)
 
-    def probe_organisation(self, max_pages: int) -> bool:
-        """Read the organisation's inventory if it fits in ``max_pages`` pages (then it also answers the configured
-        stations' inventory); whether it did. Callers meanwhile share the one probe."""
-        def probe() -> bool:
+    def probe_organisation(self, records: int) -> int:
+        """Ask for the organisation's first ``records`` stations: when that is all of them, its size is known and
+        the configured stations' inventory answered; else the configured stations among them are answered, the
+        rest asked one by one. Returns how many configured stations it answered; callers share the one probe."""
+        def probe() -> int:
             ids = self.stations
-            answer = self.client.get_organisation(max_pages)
-            if answer is None:
-                return False
+            answer, complete = self.client.get_organisation(records)
             found = {s.station_id: s for s in answer}
             self.remember_groups(found.values())
-            self.planner.learn_organisation(found)
-            self._store(Source.STATIONS, ids[0], ids, found)
-            return True
+            if complete:
+                self.planner.learn_organisation(found)
+            answered = ids if complete else [sid for sid in ids if sid in found]
+            if answered:
+                self._store(Source.STATIONS, answered[0], answered, found)
+            return len(answered)
         return self.cache.single_flight(
-            ("organisation", max_pages), lambda: self.backoff.run(Source.STATIONS, "getStations", probe),
-            self.settings.timeout * max_pages + POLL_MARGIN)
+            ("organisation", records), lambda: self.backoff.run(Source.STATIONS, "getStations", probe),
+            self.settings.timeout + POLL_MARGIN)
 
     def remember_groups(self, stations: Iterable[StationInfo]) -> None:
         """Take the groups each station belongs to, from its inventory."""

@@ -239,17 +239,6 @@ class ChargePointClient:
 
     def get_stations(self, station_id: str | None = None, sg_id: int | None = None) -> list[StationInfo]:
         """Inventory of one station, one group, or (neither given) every station of the account."""
-        return self._get_stations(station_id, sg_id, MAX_PAGES)
-
-    def get_organisation(self, max_pages: int) -> list[StationInfo] | None:
-        """Every station of the account if the inventory fits in ``max_pages`` pages, else None (having asked for
-        that many): how an account learns its organisation's size at a bounded cost."""
-        try:
-            return self._get_stations(None, None, max_pages)
-        except TooManyPages:
-            return None
-
-    def _get_stations(self, station_id: str | None, sg_id: int | None, max_pages: int) -> list[StationInfo]:
         query: dict[str, Any] = {}
         if station_id:
             query["stationID"] = station_id
@@ -258,7 +247,17 @@ class ChargePointClient:
         return replies.stations(self._paged(
             "getStations", lambda start: {"searchQuery": {**query, "startRecord": start,
                                                           "numStations": STATIONS_PAGE}},
-            "stationData", "moreFlag", expected=1 if station_id else None, max_pages=max_pages), self._reported)
+            "stationData", "moreFlag", expected=1 if station_id else None), self._reported)
+
+    def get_organisation(self, records: int) -> tuple[list[StationInfo], bool]:
+        """The account's first ``records`` stations (at most 500) and whether that is all of them: how an account
+        learns its organisation's size for the cost of one small call."""
+        reply = self._call("getStations", searchQuery={"startRecord": 1,
+                                                       "numStations": max(1, min(records, STATIONS_PAGE))})
+        self._checked("getStations", reply)
+        page = reply.all("stationData")
+        self._answered("getStations", reply, len(page))
+        return replies.stations(page, self._reported), replies.as_int(reply.text("moreFlag")) != 1
 
     def get_station_status(self, station_ids: list[str]) -> dict[str, dict[int, PortStatus]]:
         """Port status of the given stations, keyed by station then port number."""

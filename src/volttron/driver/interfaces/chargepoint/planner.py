@@ -46,7 +46,7 @@ class ReadPlanner:
         self._waiting: tuple[tuple[int, int], list[str]] | None = None
         self.probes = 0  # organisation inventories read by a probe
         self.whole_histories_too_large = False  # an org-wide read of whole session histories ran past its pages
-        self._probed_pages = 0  # the most pages an inventory probe read without reaching the organisation's end
+        self._probed = 0  # the most stations an inventory probe asked for without reaching the organisation's end
 
     def changed(self) -> None:
         """The account's stations, or what groups they belong to, changed."""
@@ -64,11 +64,12 @@ class ReadPlanner:
             self.learn_groups(station_id)
             cover = self.cover()
             records = sum(self._group_size(group, len(members)) for group, members in cover)
-            return bool(cover) and self.costs.prefer_bulk(source, stations, len(cover), records, parallel=True)
+            return bool(cover) and records < math.inf and \
+                self.costs.prefer_bulk(source, stations, len(cover), records, parallel=True)
         if self.org_size is None:
             # An organisation-wide answer could be any size until an inventory of it was read: read one first when
-            # the fleet is large enough that it cannot cost more calls. A smaller fleet tries to, in at most half
-            # as many pages as it has stations; if the organisation is larger, it asks per station.
+            # the fleet is large enough that it cannot cost more calls. A smaller fleet asks for the first twice
+            # its number of stations; if the organisation is larger, it asks per station.
             if stations < BULK_WITHOUT_ORG_SIZE:
                 if source is Source.STATIONS:
                     self._probe(stations)
@@ -108,18 +109,19 @@ class ReadPlanner:
             self._read_inventory(station_id, "no group membership for batched getLoad")
 
     def _probe(self, stations: int) -> None:
-        # Once per fleet size; the devices polling meanwhile wait for it (it may answer their inventory).
-        pages = stations // 2
-        if pages <= self._probed_pages:
+        # One call for twice as many stations as the fleet's (if that is the whole organisation, bulk reads pay),
+        # once per fleet size; the devices polling meanwhile wait for it: it may answer their inventory.
+        records = min(2 * stations, STATIONS_PAGE)
+        if records <= self._probed:
             return
         try:
-            if self._account.probe_organisation(pages):
+            if self._account.probe_organisation(records):
                 self.probes += 1
-            else:
-                _log.debug("organisation larger than %d pages of stations: asking per station", pages)
+            if self.org_size is None:
+                _log.debug("organisation larger than %d stations: asking per station", records)
         except ChargePointError as exc:
             _log.debug("organisation size not learned (%s): asking per station", exc)
-        self._probed_pages = max(self._probed_pages, pages)
+        self._probed = max(self._probed, records)
 
     def _read_inventory(self, station_id: str, why: str) -> None:
         try:
@@ -128,9 +130,14 @@ class ReadPlanner:
             _log.debug("%s (%s): asking per station", why, exc)
 
     def _group_size(self, group: str, members: int) -> float:
-        # Unknown until the inventory or a getLoad of the group said: as big as its share of the fleet suggests.
-        stations = len(self._account.station_set)
-        return self.group_sizes.get(group) or members * (self.org_size or stations) / stations
+        # Unknown until the inventory or a getLoad of the group said: as big as its share of the fleet suggests,
+        # once the organisation's size is known; before that a group could hold the whole organisation.
+        known = self.group_sizes.get(group)
+        if known:
+            return known
+        if self.org_size is None:
+            return math.inf
+        return members * self.org_size / len(self._account.station_set)
 
     def waiting_for_sessions(self, now: float) -> list[str]:
         """The configured stations whose sessions must be read now (worked out once per change of the watch)."""
