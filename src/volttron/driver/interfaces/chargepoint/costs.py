@@ -33,7 +33,7 @@ _PRIORS = {
     Source.GROUP_LOAD: _Estimate(0.02, 0.00005, 1.0),
     Source.ALARMS: _Estimate(0.02, 0.00005, 0.5),
     Source.RIGHTS: _Estimate(0.02, 0.00005, 1.5),
-    Source.SESSIONS: _Estimate(0.02, 0.0001, 2.0),
+    Source.SESSIONS: _Estimate(0.02, 0.0001, 5.0),
 }
 
 

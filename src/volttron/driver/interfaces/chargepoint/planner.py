@@ -185,8 +185,11 @@ class ReadPlanner:
 
     def session_pages(self, waiting: int) -> int:
         """The most pages an organisation-wide session read may take before the stations are asked one by one:
-        half the calls that would cost (the estimate that chose it can be wrong; this bounds what it wastes)."""
-        return max(1, min(MAX_PAGES - 1, waiting // 2))
+        half the calls, and no more time, than asking them would cost (the estimate that chose it can be wrong;
+        this bounds what it wastes)."""
+        page = self.costs.bulk_time(Source.SESSIONS, 1, SESSIONS_PAGE)
+        in_time = int(self.costs.per_station_time(Source.SESSIONS, waiting) / page)
+        return max(1, min(MAX_PAGES - 1, waiting // 2, in_time))
 
     def learn_session_rate(self, records: int, since: datetime) -> None:
         hours = max((datetime.now(timezone.utc) - since).total_seconds() / 3600, 0.1)
