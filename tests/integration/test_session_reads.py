@@ -5,9 +5,11 @@ simulator's frozen one, so an hour passes at once and the sample's defaults (cac
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator
 
+import gevent
 import pytest
 
 from chargepoint_simulator import SimClock, Simulator
@@ -94,3 +96,92 @@ def test_a_port_that_stops_charging_is_read_from_its_session_start_at_the_next_p
     newest = sim.model.sessions(station)[-1]
     assert len(session_queries(sim)) == before + 1
     assert values[f"sessionIDPort{port}"] == str(newest.sessionID)
+
+
+def recent_session(sim: Simulator, station: str, port: int) -> None:
+    sim.model.set_port_status(station, port, "INUSE", load_kw=6.0)
+    sim.clock.advance(600)
+    sim.model.set_port_status(station, port, "AVAILABLE")
+
+
+def test_a_first_read_asks_for_the_last_day_only_when_every_port_had_a_session_in_it(sim, device):
+    station = device.interface.settings.station_id
+    for port in hold_idle(sim, station):
+        recent_session(sim, station, port)
+    values = poll(sim, device)
+    [query] = session_queries(sim)
+    start = datetime.fromisoformat(str(query["fromTimeStamp"]))
+    now = sim.clock.now().replace(tzinfo=None)
+    assert timedelta(hours=23) <= now - start <= timedelta(hours=25)
+    latest = max(sim.model.sessions(station), key=lambda s: (s.endTime, s.startTime))
+    assert values["sessionID"] == str(latest.sessionID)
+
+
+def test_a_port_without_a_session_in_the_last_day_has_its_whole_history_read(sim, device):
+    station = device.interface.settings.station_id
+    ports = hold_idle(sim, station)
+    history = sim.model.station(station).sessions
+    quiet = ports[-1]
+    back = timedelta(days=3)  # the quiet port's sessions all older than two days
+    history[:] = [dataclasses.replace(s, startTime=s.startTime - back, endTime=s.endTime - back)
+                  if int(s.portNumber) == quiet else s for s in history]
+    recent_session(sim, station, ports[0])
+    values = poll(sim, device)
+    queries = session_queries(sim)
+    assert len(queries) == 2 and "fromTimeStamp" in queries[0] and "fromTimeStamp" not in queries[1]
+    old = max((s for s in sim.model.sessions(station) if int(s.portNumber) == quiet), key=lambda s: s.endTime)
+    assert values[f"sessionIDPort{quiet}"] == str(old.sessionID)
+    assert len(session_queries(sim)) == 2
+    poll(sim, device)  # known now: nothing ended, nothing read
+    assert len(session_queries(sim)) == 2
+
+
+def test_an_organisation_wide_first_read_asks_a_quiet_port_s_station_for_its_whole_history_alone():
+    # Enough stations that one organisation-wide read of the last day beats asking each (the planner's choice).
+    with Simulator(stations=48, seed=5, username=USERNAME, password=PASSWORD, port=0,
+                   clock=SimClock(scale=0)) as org:
+        ids = org.model.station_ids()
+        raw = read_config_file(ROOT / "chargepoint.config")
+        def devices(rows: list[dict[str, str]], name: str) -> list[Device]:
+            return [build_device(raw, rows, f"devices/campus/garage/{name}{i}",
+                                 {"stationID": sid, "username": USERNAME, "password": PASSWORD,
+                                  "wsdl": org.wsdl_url, "timeout": 5}) for i, sid in enumerate(ids)]
+
+        # Devices without session points first: the account learns the organisation's size.
+        learners = devices([r for r in sample_rows() if r["Register Name"] != "ChargingSessionRegister"], "o")
+        account = learners[0].interface.account
+        account.cache.clock = account.backoff.clock = org.clock.timestamp
+        gevent.joinall([gevent.spawn(d.scrape) for d in learners], timeout=60, raise_error=True)
+        fleet = devices(sample_rows(), "cp")
+        assert fleet[0].interface.account is account
+        quiet_station = ids[5]
+        for sid in ids:
+            ports = hold_idle(org, sid)
+            if sid == quiet_station:
+                quiet, busy = ports[-1], ports[:-1]
+                history = org.model.station(sid).sessions
+                back = timedelta(days=3)
+                history[:] = [dataclasses.replace(s, startTime=s.startTime - back, endTime=s.endTime - back)
+                              if int(s.portNumber) == quiet else s for s in history]
+            else:
+                busy = ports
+            for port in busy:
+                recent_session(org, sid, port)
+        org.clock.advance(POLL)
+        cycle = [gevent.spawn(d.scrape) for d in fleet]
+        gevent.joinall(cycle, timeout=60, raise_error=True)
+        assert all(g.value[1] == {} for g in cycle)
+        queries = session_queries(org)
+        organisation = [q for q in queries if "stationID" not in q]
+        assert organisation and all("fromTimeStamp" in q for q in organisation)  # the last day, for all at once
+        alone = [q for q in queries if "stationID" in q]
+        assert [q["stationID"] for q in alone if "fromTimeStamp" not in q] == [quiet_station]
+        values = cycle[5].value[0]
+        old = max((s for s in org.model.sessions(quiet_station) if int(s.portNumber) == quiet),
+                  key=lambda s: s.endTime)
+        assert values[f"sessionIDPort{quiet}"] == str(old.sessionID)
+        before = len(session_queries(org))
+        org.clock.advance(POLL)
+        cycle = [gevent.spawn(d.scrape) for d in fleet]
+        gevent.joinall(cycle, timeout=60, raise_error=True)
+        assert len(session_queries(org)) == before  # nothing ended: nothing read

@@ -97,13 +97,17 @@ def envelope(inner: str, prolog: str = '<?xml version="1.0" encoding="UTF-8"?>')
 
 
 def stage_sessions(sim: Any, station_id: str, count: int) -> None:
-    """Give a station ``count`` more completed sessions, all older than its own (so its latest stay latest)."""
+    """Give a station ``count`` more completed sessions, all older than its own (so its latest stay latest), a
+    minute apart: the last day holds up to 1440 of them, so even a first read (which asks for the last day) pages."""
     station = sim.model.station(station_id)
-    template = min(station.sessions, key=lambda s: s.startTime)
+    latest: dict[Any, Any] = {}
+    for session in sorted(station.sessions, key=lambda s: s.startTime):
+        latest[session.portNumber] = session
+    template = min(latest.values(), key=lambda s: s.startTime)  # the earliest of the ports' latest sessions
     for i in range(1, count + 1):
-        start = template.startTime - dt.timedelta(hours=2 * i)
+        start = template.startTime - dt.timedelta(minutes=i)
         station.sessions.append(dataclasses.replace(template, sessionID=template.sessionID + 10_000_000 + i,
-                                                    startTime=start, endTime=start + dt.timedelta(hours=1)))
+                                                    startTime=start, endTime=start + dt.timedelta(seconds=30)))
 
 
 def source_of(device: Any, point: str) -> str:

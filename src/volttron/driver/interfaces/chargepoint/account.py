@@ -287,6 +287,8 @@ class Account:
         ids = self.stations if batched else [station_id]
         records = self.client.usage(source.value)[1]
         found = self._fetchers[source](station_id, None if batched else station_id, ids)
+        if source is Source.SESSIONS:
+            ids = [sid for sid in ids if sid in found]  # those a bulk read could not serve are asked alone
         if batched and source in (Source.STATIONS, Source.ALARMS, Source.RIGHTS) and self.planner.org_size:
             # How many records the organisation's answer carries per station: what the next bulk read will cost.
             self.costs.learn_density(source, self.client.usage(source.value)[1] - records, self.planner.org_size)

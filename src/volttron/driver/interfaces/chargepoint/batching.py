@@ -64,8 +64,9 @@ class SessionHistory:
         """Where the next read of ``scope`` may start (None: read everything)."""
         return self._since.get(scope)
 
-    def merge(self, scope: str, found: Mapping[str, list[Session]]) -> None:
-        """Take the sessions one read of ``scope`` returned."""
+    def merge(self, scope: str | None, found: Mapping[str, list[Session]]) -> None:
+        """Take the sessions one read of ``scope`` returned (None: a read that moves no scope's bound on, because it
+        did not cover the whole history of what it asked)."""
         for station, sessions in found.items():
             self._views.pop(station, None)
             latest = self._latest.setdefault(station, {})
@@ -73,6 +74,8 @@ class SessionHistory:
                 known = latest.get(session.port_number)
                 if known is None or session.recency() >= known.recency():
                     latest[session.port_number] = session
+        if scope is None:
+            return
         stations = self._latest if scope == "*" else [scope]
         ends = [s.end_time for station in stations for s in self._latest.get(station, {}).values()
                 if s.end_time is not None]
@@ -126,6 +129,11 @@ class SessionWatch:
                     earliest = self._ended.get(station, start) if station in self._ended else start
                     self._ended[station] = None if earliest is None or start is None else min(earliest, start)
             self._status[station] = dict(ports)
+
+    @property
+    def api_time(self) -> datetime | None:
+        """The latest status timestamp seen: the API's clock at the time, or behind it (None: no status yet)."""
+        return self._api_time
 
     def needs_read(self, station: str, now: float, refresh: float) -> bool:
         """True when the station's sessions were never read, a session ended since, or ``refresh`` s passed."""

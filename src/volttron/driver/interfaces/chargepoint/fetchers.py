@@ -4,6 +4,8 @@ teach the account on the way (group membership, the organisation's size, session
 from __future__ import annotations
 
 import logging
+import math
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import gevent
@@ -12,11 +14,13 @@ from .batching import group_cover
 from .client import NO_DATA
 from .exceptions import ApiError, TooManyPages
 from .models import Source, StationLoad
+from .planner import FIRST_WINDOW
 
 if TYPE_CHECKING:
     from .account import Account
 
 _log = logging.getLogger(__name__)
+
 
 Fetched = Mapping[str, Any]  # station -> its data (stations missing from it were not found)
 Fetcher = Callable[[str, "str | None", list[str]], Fetched]  # (asking station, the one asked or None: bulk, ids)
@@ -77,33 +81,81 @@ def fetch_load(account: "Account", station_id: str, one: str | None, ids: list[s
 
 
 def fetch_sessions(account: "Account", station_id: str, one: str | None, ids: list[str]) -> Fetched:
-    # Per station: see ReadPlanner.session_start. In bulk: the whole organisation from the earliest point a
-    # waiting station needs.
+    """Sessions from where each station needs them (:meth:`~.planner.ReadPlanner.session_start`); a station read
+    for the first time is asked for the last day first (histories come oldest first, and can be years long), and
+    for its whole history only when a port had no session that day. A bulk read answers the stations it served;
+    the others are then asked alone."""
+    planner, watch, history = account.planner, account.session_watch, account.session_history
     now = account.clock()
+    waiting = [one] if one is not None else planner.waiting_for_sessions(now)
+    if station_id not in waiting:
+        waiting = [*waiting, station_id]
+    first = [sid for sid in waiting if planner.session_start(sid) is None and sid not in planner.windowed]
+    window = _first_window(account, first, station_id)
+    tried = set(first) if window is not None else set()  # asked for the last day only
+    starts = planner.session_starts(waiting, window)
+    since = None if any(start is None for start in starts.values()) else min(starts.values())
     if one is not None:
-        since = account.planner.session_start(one)
         found = account.client.get_charging_sessions(one, since)
     else:
-        waiting = account.planner.waiting_for_sessions(now)
-        since = account.planner.bulk_session_start(waiting)
-        records = account.client.usage(Source.SESSIONS.value)[1]
-        try:
-            found = account.client.get_charging_sessions(None, since, account.planner.session_pages(len(waiting)))
-        except TooManyPages as exc:
-            if since is None:
-                account.planner.whole_histories_too_large = True
-            else:  # at least this many: the next estimate is closer
-                account.planner.learn_session_rate(account.client.usage(Source.SESSIONS.value)[1] - records, since)
-            _log.info("charging sessions of the organisation%s: %s", "" if since is None else
-                      f" since {since.isoformat()}", exc)
-            raise
+        found = _organisation_sessions(account, since, len(waiting))
+    # An organisation-wide read bounds the next one for all only when it asked for whole histories.
+    history.merge(one if one is not None else "*" if since is None else None, found)
+    served = [sid for sid in waiting if sid not in tried or _covered(account, sid)]
+    planner.windowed.update(tried)
     if one is None and since is not None:
-        account.planner.learn_session_rate(_records(found), since)
-    elif one is None and account.planner.org_size:  # whole histories: what the next full read will cost
-        account.costs.learn_density(Source.SESSIONS, _records(found), account.planner.org_size)
-    account.session_history.merge(one or "*", found)
-    account.session_watch.read(ids, now)
-    return {sid: account.session_history.latest(sid) for sid in ids}
+        for sid in served:
+            history.merge(sid, {})
+    if one is not None and not served:  # a port had no session in the last day: its whole history
+        found = account.client.get_charging_sessions(one, None)
+        history.merge(one, found)
+        served = [one]
+    watch.read(served, now)
+    missed = set(waiting) - set(served)
+    return {sid: history.latest(sid) for sid in ids if sid not in missed}
+
+
+def _first_window(account: "Account", first: list[str], station_id: str) -> datetime | None:
+    """Where a first read starts: a day before the API's clock as the status answers show it (None: unknown)."""
+    if not first:
+        return None
+    if account.session_watch.api_time is None:
+        try:  # the status read this poll makes anyway (shared): it tells the API's time
+            account.read(Source.STATUS, station_id, math.inf)
+        except Exception:  # noqa: BLE001 - reported on the status points; here it only means "time unknown"
+            return None
+    api_time = account.session_watch.api_time
+    return None if api_time is None else api_time - FIRST_WINDOW
+
+
+def _covered(account: "Account", station_id: str) -> bool:
+    # Every port of the station (from its inventory) has a known session.
+    try:
+        info = account.read(Source.STATIONS, station_id, math.inf)
+    except Exception:  # noqa: BLE001 - reported on the inventory points; here: not known to be covered
+        return False
+    known = {session.port_number for session in account.session_history.latest(station_id)}
+    return bool(info.ports) and set(info.ports) <= known
+
+
+def _organisation_sessions(account: "Account", since: datetime | None, waiting: int) -> Fetched:
+    planner = account.planner
+    records = account.client.usage(Source.SESSIONS.value)[1]
+    try:
+        found = account.client.get_charging_sessions(None, since, planner.session_pages(waiting))
+    except TooManyPages as exc:
+        if since is None:
+            planner.whole_histories_too_large = True
+        else:  # at least this many: the next estimate is closer
+            planner.learn_session_rate(account.client.usage(Source.SESSIONS.value)[1] - records, since)
+        _log.info("charging sessions of the organisation%s: %s",
+                  "" if since is None else f" since {since.isoformat()}", exc)
+        raise
+    if since is not None:
+        planner.learn_session_rate(_records(found), since)
+    elif planner.org_size:  # whole histories: what the next full read will cost
+        account.costs.learn_density(Source.SESSIONS, _records(found), planner.org_size)
+    return found
 
 
 def _as_value(call: Callable[..., Any], **arguments: Any) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from .batching import group_cover, group_ids
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 SESSIONS_PAGE = 100
+FIRST_WINDOW = timedelta(days=1)  # a station's first session read: the last day, then its whole history if need be
 # Devices of an account from which an organisation-wide inventory is read before its size is known: it costs one
 # call per 500 stations, fewer than asking this many stations one by one unless the organisation is 50 000 strong.
 BULK_WITHOUT_ORG_SIZE = 100
@@ -45,6 +46,7 @@ class ReadPlanner:
         self._groups_known = -1  # the version at which every station's groups were known
         self._waiting: tuple[tuple[int, int], list[str]] | None = None
         self.probes = 0  # organisation inventories read by a probe
+        self.windowed: set[str] = set()  # stations a first read asked for the last day only (see fetchers)
         self.whole_histories_too_large = False  # an org-wide read of whole session histories ran past its pages
         self._probed = 0  # the most stations an inventory probe asked for without reaching the organisation's end
 
@@ -160,7 +162,7 @@ class ReadPlanner:
                 return False
             records = self.costs.records(Source.SESSIONS, org)  # whole histories, as the last full read showed
         else:
-            hours = max(0.0, (datetime.now(timezone.utc) - since).total_seconds()) / 3600
+            hours = max(0.0, (self._api_now() - since).total_seconds()) / 3600
             records = org * self.session_rate * hours
         return self.costs.prefer_bulk(Source.SESSIONS, len(waiting), max(1, math.ceil(records / SESSIONS_PAGE)),
                                       records)
@@ -178,10 +180,17 @@ class ReadPlanner:
             return None
         return self._account.session_watch.since(station_id) or known
 
+    def session_starts(self, waiting: Iterable[str], window: datetime | None) -> dict[str, datetime | None]:
+        """Where each station's read starts: a station read for the first time from ``window`` (the last day: see
+        :mod:`.fetchers`), unless that was tried already and a port had no session in it."""
+        starts = {sid: self.session_start(sid) for sid in waiting}
+        return {sid: window if start is None and sid not in self.windowed else start for sid, start in starts.items()}
+
     def bulk_session_start(self, waiting: Iterable[str]) -> datetime | None:
         """Where an organisation-wide read must start to serve every waiting station (None: their whole history)."""
-        starts = [self.session_start(sid) for sid in waiting]
-        return None if any(start is None for start in starts) else min(starts)
+        api_time = self._account.session_watch.api_time
+        starts = list(self.session_starts(waiting, None if api_time is None else api_time - FIRST_WINDOW).values())
+        return None if not starts or any(start is None for start in starts) else min(starts)
 
     def session_pages(self, waiting: int) -> int:
         """The most pages an organisation-wide session read may take before the stations are asked one by one:
@@ -191,6 +200,10 @@ class ReadPlanner:
         in_time = int(self.costs.per_station_time(Source.SESSIONS, waiting) / page)
         return max(1, min(MAX_PAGES - 1, waiting // 2, in_time))
 
+    def _api_now(self) -> datetime:
+        # The API's clock as its status answers show it (the sessions' times are on it), else this host's.
+        return self._account.session_watch.api_time or datetime.now(timezone.utc)
+
     def learn_session_rate(self, records: int, since: datetime) -> None:
-        hours = max((datetime.now(timezone.utc) - since).total_seconds() / 3600, 0.1)
+        hours = max((self._api_now() - since).total_seconds() / 3600, 0.1)
         self.session_rate = 0.7 * self.session_rate + 0.3 * records / ((self.org_size or 1) * hours)
