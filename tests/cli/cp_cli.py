@@ -48,6 +48,14 @@ def sample_point_names() -> list[str]:
     return [row["Volttron Point Name"] for row in sample_rows()]
 
 
+def wrong_password_lines() -> list[str]:
+    """What ``scrape`` says when the API refuses the credentials: one cause, once, with the points it hit."""
+    return ["error: the device could not be read: getStations, getStationStatus, getLoad, getAlarms, "
+            "getStationRights, getChargingSessionData: the API refused the credentials (username or password): "
+            f"SOAP fault wsse:FailedAuthentication: UsernameToken processing failed ({len(sample_point_names())} "
+            "points)"]
+
+
 def csv_text(rows: list[dict[str, str]]) -> str:
     target = io.StringIO()
     writer = csv.DictWriter(target, fieldnames=list(sample_rows()[0]), lineterminator="\n")

@@ -59,6 +59,7 @@ class SessionHistory:
         self._latest: dict[str, dict[int | None, Session]] = {}
         self._since: dict[str, datetime] = {}
         self._views: dict[str, tuple[Session, ...]] = {}  # what latest() answered, until a merge changes it
+        self.version = 0  # bumped by every merge: what was worked out from the history may have changed
 
     def since(self, scope: str) -> datetime | None:
         """Where the next read of ``scope`` may start (None: read everything)."""
@@ -67,6 +68,7 @@ class SessionHistory:
     def merge(self, scope: str | None, found: Mapping[str, list[Session]]) -> None:
         """Take the sessions one read of ``scope`` returned (None: a read that moves no scope's bound on, because it
         did not cover the whole history of what it asked)."""
+        self.version += 1
         for station, sessions in found.items():
             self._views.pop(station, None)
             latest = self._latest.setdefault(station, {})

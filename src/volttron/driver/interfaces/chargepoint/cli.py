@@ -226,14 +226,10 @@ def _set(args: argparse.Namespace, out: TextIO) -> int:
             raise Interrupted("before the write was sent") from None
         watch = "alarmType" if register.source is Source.ALARMS else "shedState"
         raise Interrupted(f"after the write was sent: read {watch} to know whether it took effect") from None
-    except WriteRejected as exc:
-        fail(f"refused (nothing was sent to the API): {exc}")
-        return EXIT_REFUSED
     except AuthError:
         raise
-    except (ApiError, SoapFault) as exc:
-        fail(f"refused by the API: {exc}")
-        return EXIT_REFUSED
+    except (WriteRejected, ApiError, SoapFault) as exc:
+        return _refused(exc)
     if args.json:
         json.dump({"point": args.point, "written": _as_json(args.value), "value": readback}, out, default=str)
         out.write("\n")
@@ -280,16 +276,23 @@ def _event_command(run: Callable[[], Any], out: TextIO) -> int:
     from .exceptions import ApiError, AuthError, SoapFault, WriteRejected
     try:
         answer = run()
-    except WriteRejected as exc:
-        fail(f"refused (nothing was sent to the API): {exc}")
-        return EXIT_REFUSED
     except AuthError:
         raise
-    except (ApiError, SoapFault) as exc:
-        fail(f"refused by the API: {exc}")
-        return EXIT_REFUSED
+    except (WriteRejected, ApiError, SoapFault) as exc:
+        return _refused(exc)
     out.write(f"{answer}\n")
     return EXIT_OK
+
+
+def _refused(exc: Exception) -> int:
+    """One line saying who refused (this driver, before any call, or the API) and exit code 1; a wrong password
+    is not a refusal of this write and goes to the caller."""
+    from .exceptions import WriteRejected
+    if isinstance(exc, WriteRejected):
+        fail(f"refused (nothing was sent to the API): {exc}")
+    else:
+        fail(f"refused by the API: {exc}")
+    return EXIT_REFUSED
 
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:

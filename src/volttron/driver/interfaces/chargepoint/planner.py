@@ -45,6 +45,7 @@ class ReadPlanner:
         self._cover: tuple[int, list[tuple[str, set[str]]]] | None = None
         self._groups_known = -1  # the version at which every station's groups were known
         self._waiting: tuple[tuple[int, int], list[str]] | None = None
+        self._in_bulk: tuple[tuple[object, ...], bool] | None = None  # the sessions decision, until its inputs change
         self.probes = 0  # organisation inventories read by a probe
         self.windowed: set[str] = set()  # stations a first read asked for the last day only (see fetchers)
         self.whole_histories_too_large = False  # an org-wide read of whole session histories ran past its pages
@@ -151,8 +152,20 @@ class ReadPlanner:
         return self._waiting[1]
 
     def _sessions_in_bulk(self) -> bool:
-        """One organisation-wide read from the earliest point any waiting station needs, against one per station."""
-        waiting = self.waiting_for_sessions(self._account.clock())
+        """One organisation-wide read from the earliest point any waiting station needs, against one per station.
+
+        Every device of the account asks at every poll, and the answer looks at every waiting station: it is worked
+        out once per change of what it depends on (5000 devices each working it out cost 15 s of CPU a poll).
+        """
+        account = self._account
+        waiting = self.waiting_for_sessions(account.clock())
+        key = (self._waiting[0] if self._waiting else None, account.session_history.version,
+               account.session_watch.api_time, len(self.windowed), self.org_size, self.whole_histories_too_large)
+        if self._in_bulk is None or self._in_bulk[0] != key:
+            self._in_bulk = (key, self._decide_sessions(waiting))
+        return self._in_bulk[1]
+
+    def _decide_sessions(self, waiting: list[str]) -> bool:
         if len(waiting) < 2:
             return False
         org = self.org_size or len(self._account.station_set)
