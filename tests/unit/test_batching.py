@@ -93,14 +93,16 @@ def status(state: str, at: datetime | None) -> dict[int, PortStatus]:
 READ_AT = T0 + timedelta(hours=3)  # the API's clock at the last read: the latest status change it had reported
 WATCH = {
     # case: statuses seen after the read (port 1), whether a read is due at 160 s (refresh 3600 s), where it starts
-    "nothing changed": ([status("AVAILABLE", T0)], False, READ_AT - REFRESH_OVERLAP),
+    # then, and where it starts when the refresh is due too (at 100 s + 3600 s)
+    "nothing changed": ([status("AVAILABLE", T0)], False, READ_AT - REFRESH_OVERLAP, READ_AT - REFRESH_OVERLAP),
     "a long session ended": ([status("INUSE", T0), status("AVAILABLE", T0 + timedelta(hours=4))], True,
-                             T0 - START_MARGIN),
+                             T0 - START_MARGIN, T0 - START_MARGIN),
     "a session started after the read ended": (
         [status("AVAILABLE", T0), status("INUSE", READ_AT + timedelta(minutes=5)),
-         status("AVAILABLE", READ_AT + timedelta(minutes=9))], True, READ_AT - REFRESH_OVERLAP),
-    "a session of unknown start ended": ([status("INUSE", None), status("AVAILABLE", T0)], True, None),
-    "still charging": ([status("INUSE", T0)], False, READ_AT - REFRESH_OVERLAP),
+         status("AVAILABLE", READ_AT + timedelta(minutes=9))], True, READ_AT + timedelta(minutes=5) - START_MARGIN,
+        READ_AT - REFRESH_OVERLAP),
+    "a session of unknown start ended": ([status("INUSE", None), status("AVAILABLE", T0)], True, None, None),
+    "still charging": ([status("INUSE", T0)], False, READ_AT - REFRESH_OVERLAP, READ_AT - REFRESH_OVERLAP),
 }
 
 
@@ -113,14 +115,27 @@ def watched() -> SessionWatch:
     return watch
 
 
-@pytest.mark.parametrize("seen, due, since", WATCH.values(), ids=list(WATCH))
-def test_session_watch(seen, due, since):
+@pytest.mark.parametrize("seen, due, since, refresh_since", WATCH.values(), ids=list(WATCH))
+def test_session_watch(seen, due, since, refresh_since):
     watch = watched()
     for statuses in seen:
         watch.observe({"1:1": statuses})
-    assert watch.needs_read("1:1", 160.0, 3600) is due
-    assert watch.since("1:1") == since
-    assert watch.needs_read("1:1", 100.0 + 3600, 3600)  # the safety refresh
+    assert watch.needs_read("1:1", 160.0) is due
+    assert watch.since("1:1", 160.0) == (since if due else refresh_since)
+    assert watch.needs_read("1:1", 100.0 + 3600)  # the safety refresh
+    assert watch.since("1:1", 100.0 + 3600) == refresh_since
+
+
+def test_a_read_for_an_ended_session_leaves_the_safety_refresh_where_it_was():
+    watch = watched()
+    start = READ_AT + timedelta(minutes=5)
+    watch.observe({"1:1": status("INUSE", start)})
+    watch.observe({"1:1": status("AVAILABLE", start + timedelta(minutes=20))})
+    assert watch.since("1:1", 160.0) == start - START_MARGIN
+    watch.read(["1:1"], 160.0)
+    assert not watch.needs_read("1:1", 161.0)
+    assert watch.needs_read("1:1", 100.0 + 3600)  # an hour after the last refresh, not after this read
+    assert watch.since("1:1", 100.0 + 3600) == READ_AT - REFRESH_OVERLAP  # no gap since the last refresh
 
 
 def test_without_a_status_seen_the_refresh_has_no_start_of_its_own():

@@ -167,7 +167,7 @@ class Account:
         """
         if not isinstance(freshness, Freshness):
             freshness = Freshness(freshness)
-        self.planner.session_refresh = freshness.sessions
+        self._watch.refresh = freshness.sessions  # the sessions' safety refresh of the devices polled
         # Lease renewals run beside the reads, within the same bound (a control knows only its own targets).
         renewals = [renewal for control in self._controls.values()
                     if (renewal := control.poll(station_id)) is not None]
@@ -178,7 +178,7 @@ class Account:
             if self._applying(source, station_id):
                 age = 0.0  # after a write its station's load is read afresh at every poll until it shows it
             elif source is Source.SESSIONS:
-                if not self._watch.needs_read(station_id, self.clock(), freshness.sessions):
+                if not self._watch.needs_read(station_id, self.clock()):
                     results[source] = self._sessions.latest(station_id)
                     continue
                 age = 0.0

@@ -103,9 +103,14 @@ class SessionWatch:
     A session record appears when a port stops charging, so the sessions of a station are read again only when a
     status read shows one of its ports leave INUSE (or after ``refresh`` seconds, as a safety net), not at every
     poll. The status timestamp of the change to INUSE is the session's start, which bounds the next read.
+
+    The safety refresh reads from :data:`REFRESH_OVERLAP` before the last refresh, so that one after another they
+    leave no gap; a read for a session that ended in between asks only from that session's start, and leaves the
+    refresh where it was.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, refresh: float = 3600.0) -> None:
+        self.refresh = refresh  # seconds between safety refreshes (the devices' staticExpiration); 0: every poll
         self.version = 0  # bumped whenever a station's need for a session read may have changed
         self._status: dict[str, dict[int, PortStatus]] = {}
         self._started: dict[tuple[str, int], datetime] = {}  # (station, port) -> when it went INUSE
@@ -137,18 +142,28 @@ class SessionWatch:
         """The latest status timestamp seen: the API's clock at the time, or behind it (None: no status yet)."""
         return self._api_time
 
-    def needs_read(self, station: str, now: float, refresh: float) -> bool:
-        """True when the station's sessions were never read, a session ended since, or ``refresh`` s passed."""
-        read_at = self._read_at.get(station)
-        return read_at is None or station in self._ended or refresh <= 0 or now - read_at >= refresh
+    def needs_read(self, station: str, now: float, refresh: float | None = None) -> bool:
+        """True when the station's sessions were never read, a session ended since, or the refresh is due."""
+        return station in self._ended or self._refresh_due(station, now, self.refresh if refresh is None else refresh)
 
-    def since(self, station: str) -> datetime | None:
-        """Where the station's next read may start: before the session that ended since the last read, and
-        :data:`REFRESH_OVERLAP` before that read (None: not known, as before a first read with a status seen, or
-        when a session's start is unknown)."""
+    def _refresh_due(self, station: str, now: float, refresh: float) -> bool:
+        read_at = self._read_at.get(station)
+        return read_at is None or refresh <= 0 or now - read_at >= refresh
+
+    def _only_ended(self, station: str, now: float | None) -> bool:
+        # A read for the session that ended, its start known, with the refresh not due.
+        return now is not None and self._ended.get(station) is not None and \
+            not self._refresh_due(station, now, self.refresh)
+
+    def since(self, station: str, now: float | None = None) -> datetime | None:
+        """Where the station's next read (at ``now``) may start: from the start of the session that ended since the
+        last read, and :data:`REFRESH_OVERLAP` before the last refresh when one is due or ``now`` is not given
+        (None: not known, as before a first read with a status seen, or when a session's start is unknown)."""
         asked = self._asked.get(station)
         if asked is None:
             return None
+        if self._only_ended(station, now):
+            return self._ended[station] - START_MARGIN  # type: ignore[operator]
         since = asked - REFRESH_OVERLAP
         if station in self._ended:
             start = self._ended[station]
@@ -156,11 +171,14 @@ class SessionWatch:
         return since
 
     def read(self, stations: Iterable[str], now: float) -> None:
-        """The sessions of these stations have just been read."""
+        """The sessions of these stations have just been read (as :meth:`since` said at ``now``)."""
         self.version += 1
         for station in stations:
-            self._read_at[station] = now
+            only_ended = self._only_ended(station, now)
             self._ended.pop(station, None)
+            if only_ended:
+                continue  # the refresh keeps its time and its start
+            self._read_at[station] = now
             if self._api_time is not None:
                 self._asked[station] = self._api_time
 

@@ -40,7 +40,6 @@ class ReadPlanner:
         self.org_size: int | None = None  # stations in the organisation, once an org-wide inventory was read
         self.group_sizes: dict[str, int] = {}  # group -> its stations, from the inventory or its getLoad answer
         self.session_rate = 0.3  # completed sessions per station and hour, learned from bulk reads
-        self.session_refresh = 0.0  # the sessions' safety refresh of the devices polled (staticExpiration)
         self.version = 0  # bumped when the stations or their groups change: the cover is worked out again
         self._cover: tuple[int, list[tuple[str, set[str]]]] | None = None
         self._groups_known = -1  # the version at which every station's groups were known
@@ -148,7 +147,7 @@ class ReadPlanner:
         key = (self.version + account.session_watch.version, int(now))  # to the second: refreshes are minutes
         if self._waiting is None or self._waiting[0] != key:
             self._waiting = (key, [sid for sid in account.station_set
-                                   if account.session_watch.needs_read(sid, now, self.session_refresh)])
+                                   if account.session_watch.needs_read(sid, now)])
         return self._waiting[1]
 
     def _sessions_in_bulk(self) -> bool:
@@ -191,7 +190,7 @@ class ReadPlanner:
         known = history.since(station_id) or history.since("*")
         if known is None:
             return None
-        return self._account.session_watch.since(station_id) or known
+        return self._account.session_watch.since(station_id, self._account.clock()) or known
 
     def session_starts(self, waiting: Iterable[str], window: datetime | None) -> dict[str, datetime | None]:
         """Where each station's read starts: a station read for the first time from ``window`` (the last day: see
