@@ -65,3 +65,15 @@ def test_refusals_in_band_do_not_count(backoff):
         with pytest.raises(ApiError):
             backoff.run("a", "getLoad", failing(ApiError(101, "not allowed")))
     assert backoff.run("a", "getLoad", lambda: "sent") == "sent"
+
+
+def test_thousands_of_failures_in_a_row_still_wait_the_maximum(backoff, clock):
+    # A large fleet's calls in flight together all fail at once: the count runs past what 2 ** n fits in a float.
+    for _ in range(1100):
+        clock.now += 10_000.0  # past any wait: every call is sent, and fails
+        with pytest.raises(TransportError):
+            backoff.run("a", "getLoad", failing(TransportError("down")))
+    with pytest.raises(BackingOff, match="the last 1100 calls failed"):
+        backoff.run("a", "getLoad", lambda: "sent")
+    clock.now += 300.0
+    assert backoff.run("a", "getLoad", lambda: "sent") == "sent"

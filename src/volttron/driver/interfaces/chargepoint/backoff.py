@@ -69,7 +69,8 @@ class Backoff:
         health.last_error = str(exc)
         if health.failures < 2:
             return
-        health.retry_at = self.clock() + min(self.maximum, self.base * 2 ** (health.failures - 2))
+        # The exponent is capped: calls in flight together all fail, and 2 ** 1024 is more than a float holds.
+        health.retry_at = self.clock() + min(self.maximum, self.base * 2 ** min(health.failures - 2, 64))
         if not self._degraded:
             self._degraded = True
             _log.warning("ChargePoint API for %s keeps failing (%s); backing off, up to %g s between tries",
