@@ -46,3 +46,22 @@ def test_organisation_answers_teach_how_many_records_a_station_has():
     for _ in range(50):
         model.learn_density(Source.RIGHTS, 3000, 1000)
     assert model.records(Source.RIGHTS, 100) == pytest.approx(300, rel=0.01)
+
+
+def test_bulk_once_chosen_stays_until_clearly_slower():
+    # Two pages of 500 for 100 stations; the per-record cost estimate wanders with each cycle's timings.
+    model = CostModel(concurrency=8)
+
+    def learn(record_s: float) -> None:
+        for _ in range(50):
+            model.answered("getStations", 0.02, 1)
+            model.answered("getStations", 0.02 + 100 * record_s, 100)
+
+    learn(0.0002)
+    assert model.prefer_bulk(Source.STATIONS, 100, 2, 1000)
+    learn(0.00031)  # a third slower than per station: not chosen afresh, but kept
+    assert model.prefer_bulk(Source.STATIONS, 100, 2, 1000)
+    learn(0.0005)  # twice as slow: per station from now on
+    assert not model.prefer_bulk(Source.STATIONS, 100, 2, 1000)
+    learn(0.00031)  # and bulk only comes back when it wins by the first rule
+    assert not model.prefer_bulk(Source.STATIONS, 100, 2, 1000)

@@ -19,6 +19,9 @@ SMOOTHING = 0.3  # weight of the newest observation in the running estimates
 # from timings that vary from one cycle to the next, and near a tie, a decision that flipped with that noise would
 # swap a few calls for a hundred (and per-station calls take the slots the other methods' reads need).
 TIME_TOLERANCE = 0.25
+# Once bulk was chosen for a method, it stays chosen until it is estimated this share slower: an estimate moving
+# back and forth across the line would otherwise swap the method between a few calls and a hundred each cycle.
+KEEP_TOLERANCE = 0.5
 
 
 @dataclass
@@ -46,6 +49,7 @@ class CostModel:
     def __init__(self, concurrency: int = 8) -> None:
         self.concurrency = concurrency
         self._estimates = {source: _Estimate(**vars(prior)) for source, prior in _PRIORS.items()}
+        self._bulk: dict[Source, bool] = {}  # each method's last choice
 
     def answered(self, operation: str, seconds: float, records: int) -> None:
         """Take one answer: the seconds its call took once it had a slot, and the records it carried."""
@@ -86,11 +90,15 @@ class CostModel:
 
     def prefer_bulk(self, source: Source, stations: int, calls: int, records: float, parallel: bool = False) -> bool:
         """True when ``calls`` bulk calls carrying ``records`` beat asking ``stations`` stations one by one: fewer
-        calls, and no longer (within :data:`TIME_TOLERANCE`)."""
+        calls, and no longer (within :data:`TIME_TOLERANCE`, or :data:`KEEP_TOLERANCE` when bulk was chosen last)."""
         if calls >= stations:
-            return False
-        return self.bulk_time(source, calls, records, parallel) <= \
-            self.per_station_time(source, stations) * (1 + TIME_TOLERANCE)
+            bulk = False
+        else:
+            tolerance = KEEP_TOLERANCE if self._bulk.get(source) else TIME_TOLERANCE
+            bulk = self.bulk_time(source, calls, records, parallel) <= \
+                self.per_station_time(source, stations) * (1 + tolerance)
+        self._bulk[source] = bulk
+        return bulk
 
 
 _BY_OPERATION = {source.value: source for source in _PRIORS if source is not Source.GROUP_LOAD}
