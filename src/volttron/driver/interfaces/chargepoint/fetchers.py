@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
-
 Fetched = Mapping[str, Any]  # station -> its data (stations missing from it were not found)
 Fetcher = Callable[[str, "str | None", list[str]], Fetched]  # (asking station, the one asked or None: bulk, ids)
 
