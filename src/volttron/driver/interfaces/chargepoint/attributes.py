@@ -14,8 +14,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .conversions import CONVERSIONS, Conversion, pricing_type_number
 from .exceptions import WriteRejected
-from .models import (Alarm, GroupLoad, PortStatus, RightsEntry, Session, Shed, ShedKind, StationInfo, StationLoad,
-                     WriteAction, WriteOperation, group_sheds, sheds_in)
+from .models import (KW_RESOLUTION, Alarm, GroupLoad, PortStatus, RightsEntry, Session, Shed, ShedKind, StationInfo,
+                     StationLoad, WriteAction, WriteOperation, group_sheds, sheds_in)
 
 ReadRule = Callable[[Any, "int | None"], Any]
 WriteRule = Callable[[str, "int | None", Any], WriteAction]
@@ -215,7 +215,6 @@ def _read_port_load(load: StationLoad | None, port: int | None) -> float | None:
     return ports[0].port_load if ports else None
 
 
-KW_RESOLUTION = 0.001  # the API takes kW as decimals with three places
 MAX_KW = 10_000.0  # above any charger's rating: the bound when the API does not report the rating
 
 

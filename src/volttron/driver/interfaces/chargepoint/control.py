@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Union
 
 from .exceptions import ConfigError, WriteRejected
-from .models import Member, Shed, ShedKind, StationInfo, WriteAction, WriteOperation
-
-KW_RESOLUTION = 0.001  # the API's loads are decimals with three places
+from .models import KW_RESOLUTION, Member, Shed, ShedKind, StationInfo, WriteAction, WriteOperation
 
 
 PortSheds = Mapping[int, Shed]  # the sheds in force per port; a port that is absent has none

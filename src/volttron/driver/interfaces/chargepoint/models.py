@@ -240,6 +240,9 @@ class ShedKind(enum.Enum):
     PERCENT = "percent"
 
 
+KW_RESOLUTION = 0.001  # the API takes and gives kW as decimals with three places
+
+
 @dataclass(frozen=True)
 class Shed:
     """One shed value: a cap in kW, or a percent of the present output shed."""
