@@ -65,3 +65,12 @@ def test_bulk_once_chosen_stays_until_clearly_slower():
     assert not model.prefer_bulk(Source.STATIONS, 100, 2, 1000)
     learn(0.00031)  # and bulk only comes back when it wins by the first rule
     assert not model.prefer_bulk(Source.STATIONS, 100, 2, 1000)
+
+
+def test_a_read_no_longer_than_the_one_beside_it_costs_the_cycle_nothing():
+    # Three pages of sessions against 8 stations asked at once: slower on its own, but no longer than the status
+    # read the same cycle makes anyway.
+    model = CostModel(concurrency=8)
+    assert not model.prefer_bulk(Source.SESSIONS, 8, 3, 250)
+    assert model.prefer_bulk(Source.SESSIONS, 8, 3, 250, within=model.bulk_time(Source.SESSIONS, 3, 250))
+    assert not model.prefer_bulk(Source.SESSIONS, 3, 3, 250, within=10.0)  # never more calls

@@ -88,15 +88,17 @@ class CostModel:
             return math.ceil(calls / self.concurrency) * (estimate.call_s + records / calls * estimate.record_s)
         return calls * estimate.call_s + records * estimate.record_s
 
-    def prefer_bulk(self, source: Source, stations: int, calls: int, records: float, parallel: bool = False) -> bool:
+    def prefer_bulk(self, source: Source, stations: int, calls: int, records: float, parallel: bool = False,
+                    within: float = 0.0) -> bool:
         """True when ``calls`` bulk calls carrying ``records`` beat asking ``stations`` stations one by one: fewer
-        calls, and no longer (within :data:`TIME_TOLERANCE`, or :data:`KEEP_TOLERANCE` when bulk was chosen last)."""
+        calls, and no longer (within :data:`TIME_TOLERANCE`, or :data:`KEEP_TOLERANCE` when bulk was chosen last),
+        or no longer than ``within`` seconds (what a read beside it in the same cycle takes anyway)."""
         if calls >= stations:
             bulk = False
         else:
             tolerance = KEEP_TOLERANCE if self._bulk.get(source) else TIME_TOLERANCE
             bulk = self.bulk_time(source, calls, records, parallel) <= \
-                self.per_station_time(source, stations) * (1 + tolerance)
+                max(self.per_station_time(source, stations) * (1 + tolerance), within)
         self._bulk[source] = bulk
         return bulk
 

@@ -177,7 +177,13 @@ class ReadPlanner:
             hours = max(0.0, (self._api_now() - since).total_seconds()) / 3600
             records = org * self.session_rate * hours
         return self.costs.prefer_bulk(Source.SESSIONS, len(waiting), max(1, math.ceil(records / SESSIONS_PAGE)),
-                                      records)
+                                      records, within=self._beside_status())
+
+    def _beside_status(self) -> float:
+        """Seconds of the status read each poll makes: a session read runs beside it, and up to that long costs the
+        cycle no time (a cycle lasts as long as its longest read)."""
+        stations = len(self._account.station_set)
+        return self.costs.bulk_time(Source.STATUS, math.ceil(stations / STATIONS_PAGE), stations)
 
     def session_start(self, station_id: str) -> datetime | None:
         """Where a read of the station's sessions must start (None: its whole history).
@@ -206,10 +212,10 @@ class ReadPlanner:
 
     def session_pages(self, waiting: int) -> int:
         """The most pages an organisation-wide session read may take before the stations are asked one by one:
-        half the calls, and no more time, than asking them would cost (the estimate that chose it can be wrong;
-        this bounds what it wastes)."""
+        half the calls, and no more time, than asking them (or the status read beside it) would cost (the estimate
+        that chose it can be wrong; this bounds what it wastes)."""
         page = self.costs.bulk_time(Source.SESSIONS, 1, SESSIONS_PAGE)
-        in_time = int(self.costs.per_station_time(Source.SESSIONS, waiting) / page)
+        in_time = int(max(self.costs.per_station_time(Source.SESSIONS, waiting), self._beside_status()) / page)
         return max(1, min(MAX_PAGES - 1, waiting // 2, in_time))
 
     def _api_now(self) -> datetime:
