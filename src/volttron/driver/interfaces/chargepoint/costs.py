@@ -57,15 +57,15 @@ class CostModel:
         if estimate is None:
             return
         if records <= 5:
-            estimate.call_s = _blend(estimate.call_s, seconds)
+            estimate.call_s = blend(estimate.call_s, seconds)
         elif records > 20:
-            estimate.record_s = _blend(estimate.record_s, max(0.0, seconds - estimate.call_s) / records)
+            estimate.record_s = blend(estimate.record_s, max(0.0, seconds - estimate.call_s) / records)
 
     def learn_density(self, source: Source, records: int, stations: int) -> None:
         """Take one organisation-wide answer: how many records it carried for how many stations."""
         if stations > 0:
             estimate = self._estimates[source]
-            estimate.per_station = _blend(estimate.per_station, records / stations)
+            estimate.per_station = blend(estimate.per_station, records / stations)
 
     def records(self, source: Source, stations: float) -> float:
         """Records an answer covering ``stations`` stations is expected to carry."""
@@ -106,5 +106,6 @@ class CostModel:
 _BY_OPERATION = {source.value: source for source in _PRIORS if source is not Source.GROUP_LOAD}
 
 
-def _blend(old: float, new: float) -> float:
+def blend(old: float, new: float) -> float:
+    """A running estimate moved towards the newest observation by :data:`SMOOTHING`."""
     return (1 - SMOOTHING) * old + SMOOTHING * new

@@ -14,7 +14,7 @@ from .batching import group_cover
 from .client import NO_DATA
 from .exceptions import ApiError, TooManyPages
 from .models import Source, StationLoad
-from .planner import FIRST_WINDOW
+from .planner import earliest
 
 if TYPE_CHECKING:
     from .account import Account
@@ -93,7 +93,7 @@ def fetch_sessions(account: "Account", station_id: str, one: str | None, ids: li
     window = _first_window(account, first, station_id)
     tried = set(first) if window is not None else set()  # asked for the last day only
     starts = planner.session_starts(waiting, window)
-    since = None if any(start is None for start in starts.values()) else min(starts.values())
+    since = earliest(starts.values())
     if one is not None:
         found = account.client.get_charging_sessions(one, since)
     else:
@@ -115,7 +115,8 @@ def fetch_sessions(account: "Account", station_id: str, one: str | None, ids: li
 
 
 def _first_window(account: "Account", first: list[str], station_id: str) -> datetime | None:
-    """Where a first read starts: a day before the API's clock as the status answers show it (None: unknown)."""
+    """Where the first reads of ``first`` start (:meth:`~.planner.ReadPlanner.first_window`), once a status answer
+    told the API's time."""
     if not first:
         return None
     if account.session_watch.api_time is None:
@@ -123,8 +124,7 @@ def _first_window(account: "Account", first: list[str], station_id: str) -> date
             account.read(Source.STATUS, station_id, math.inf)
         except Exception:  # noqa: BLE001 - reported on the status points; here it only means "time unknown"
             return None
-    api_time = account.session_watch.api_time
-    return None if api_time is None else api_time - FIRST_WINDOW
+    return account.planner.first_window()
 
 
 def _covered(account: "Account", station_id: str) -> bool:

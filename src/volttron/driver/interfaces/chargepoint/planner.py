@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 
 from .batching import group_cover, group_ids
 from .client import MAX_PAGES, STATIONS_PAGE
-from .costs import CostModel
+from .costs import CostModel, blend
 from .exceptions import ChargePointError
 from .models import Source, StationInfo
 
@@ -204,11 +204,15 @@ class ReadPlanner:
         starts = {sid: self.session_start(sid) for sid in waiting}
         return {sid: window if start is None and sid not in self.windowed else start for sid, start in starts.items()}
 
+    def first_window(self) -> datetime | None:
+        """Where a station's first read starts: a day before the API's clock as the status answers show it (None:
+        no status seen yet)."""
+        api_time = self._account.session_watch.api_time
+        return None if api_time is None else api_time - FIRST_WINDOW
+
     def bulk_session_start(self, waiting: Iterable[str]) -> datetime | None:
         """Where an organisation-wide read must start to serve every waiting station (None: their whole history)."""
-        api_time = self._account.session_watch.api_time
-        starts = list(self.session_starts(waiting, None if api_time is None else api_time - FIRST_WINDOW).values())
-        return None if not starts or any(start is None for start in starts) else min(starts)
+        return earliest(self.session_starts(waiting, self.first_window()).values())
 
     def session_pages(self, waiting: int) -> int:
         """The most pages an organisation-wide session read may take before the stations are asked one by one:
@@ -224,4 +228,10 @@ class ReadPlanner:
 
     def learn_session_rate(self, records: int, since: datetime) -> None:
         hours = max((self._api_now() - since).total_seconds() / 3600, 0.1)
-        self.session_rate = 0.7 * self.session_rate + 0.3 * records / ((self.org_size or 1) * hours)
+        self.session_rate = blend(self.session_rate, records / ((self.org_size or 1) * hours))
+
+
+def earliest(starts: Iterable[datetime | None]) -> datetime | None:
+    """Where one read must start to serve every start given (None: one of them needs its whole history)."""
+    known = list(starts)
+    return None if not known or any(start is None for start in known) else min(known)  # type: ignore[type-var]
