@@ -4,8 +4,9 @@ A device asks for one kind of data (a :class:`~.models.Source`) for its station.
 account are configured in the process, a bulk call may answer for all of them (getStationStatus takes a list of
 stations; getStations, getAlarms, getStationRights and getChargingSessionData answer for the whole organisation;
 getLoad answers per station group). :mod:`.planner` decides, per method and cycle, whether that beats asking
-station by station (from the costs :mod:`.costs` learns); :mod:`.fetchers` asks. Inventory and rights are kept for ``staticExpiration``; sessions are read again only for stations
-whose ports stopped charging (:class:`~.batching.SessionWatch`). Group devices share it too (:mod:`.groups`).
+station by station (from the costs :mod:`.costs` learns); :mod:`.fetchers` asks. Inventory and rights are kept
+for ``staticExpiration``; sessions are read again only for stations whose ports stopped charging
+(:class:`~.batching.SessionWatch`). Group devices share it too (:mod:`.groups`).
 """
 
 from __future__ import annotations
