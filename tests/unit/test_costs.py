@@ -74,3 +74,25 @@ def test_a_read_no_longer_than_the_one_beside_it_costs_the_cycle_nothing():
     assert not model.prefer_bulk(Source.SESSIONS, 8, 3, 250)
     assert model.prefer_bulk(Source.SESSIONS, 8, 3, 250, within=model.bulk_time(Source.SESSIONS, 3, 250))
     assert not model.prefer_bulk(Source.SESSIONS, 3, 3, 250, within=10.0)  # never more calls
+
+
+def test_the_cost_of_a_call_is_the_accounts_whichever_method_made_it():
+    # Small session calls made while a thousand devices polled waited for the hub: so does a status call made then.
+    model = CostModel(concurrency=8)
+    for _ in range(50):
+        model.answered("getChargingSessionData", 0.25, 1)
+    assert model.per_station_time(Source.STATUS, 8) == pytest.approx(0.25, rel=0.01)
+    assert model.bulk_time(Source.STATUS, 2, 1000) == pytest.approx(0.5 + 1000 * 0.00005, rel=0.01)
+
+
+def test_a_session_read_beside_a_status_read_of_as_many_pages_is_read_in_bulk_under_load():
+    # Two pages of recent sessions against 8 stations at once, beside the status read of 1000 stations (two lists
+    # of 500, read at the start of the cycle, before the hub was busy); the small session calls were made while a
+    # thousand devices polled. Learned per method, the session calls looked dearer than the status read's.
+    model = CostModel(concurrency=8)
+    for _ in range(50):
+        model.answered("getStationStatus", 0.1, 500)
+        model.answered("getChargingSessionData", 0.25, 1)
+        model.answered("getChargingSessionData", 0.26, 100)
+    beside = model.bulk_time(Source.STATUS, 2, 1000)
+    assert model.prefer_bulk(Source.SESSIONS, 8, 2, 116, within=beside)

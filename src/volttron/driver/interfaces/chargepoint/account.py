@@ -279,10 +279,11 @@ class Account:
 
     def _fetch_once(self, flight: Hashable, source: Source, station_id: str, batched: bool, counted: bool) -> None:
         """One fetch into the cache, shared by every caller of the same flight, unless the source backs off."""
-        self.cache.single_flight(
-            flight, lambda: self.backoff.run(source, source.value, lambda: self._fetch(source, station_id, batched),
-                                             counted=counted),
-            self.settings.timeout + POLL_MARGIN)
+        self.cache.single_flight(flight, self._fetch_unless_backing_off, self.settings.timeout + POLL_MARGIN,
+                                 source, station_id, batched, counted)
+
+    def _fetch_unless_backing_off(self, source: Source, station_id: str, batched: bool, counted: bool) -> None:
+        self.backoff.run(source, source.value, lambda: self._fetch(source, station_id, batched), counted=counted)
 
     def _fetch(self, source: Source, station_id: str, batched: bool) -> None:
         ids = self.stations if batched else [station_id]

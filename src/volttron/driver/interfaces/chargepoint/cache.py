@@ -11,7 +11,6 @@ import time
 from collections import OrderedDict
 from typing import Any, Callable, Hashable
 
-from gevent import Timeout
 from gevent.event import AsyncResult
 
 from .exceptions import ApiTimeout
@@ -66,21 +65,26 @@ class ResponseCache:
                 break
             del self._entries[key]
 
-    def single_flight(self, flight: Hashable, fetch: Callable[[], Any], wait: float) -> Any:
-        """Run ``fetch`` unless the same flight is under way, in which case wait up to ``wait`` s for its result.
+    def single_flight(self, flight: Hashable, fetch: Callable[..., Any], wait: float, *args: Any) -> Any:
+        """Run ``fetch(*args)`` unless the same flight is under way, in which case wait up to ``wait`` s for its
+        result.
 
-        The result (or exception) of the one call is shared by every caller of the flight.
+        The result (or exception) of the one call is shared by every caller of the flight. The arguments come
+        apart from ``fetch`` so that the many callers who only wait build no closure: a thousand devices waiting
+        through a poll cycle keep them alive long enough for the garbage collector's oldest generation.
         """
         pending = self._flights.get(flight)
         if pending is not None:
-            try:
-                return pending.get(timeout=wait)
-            except Timeout as exc:
-                raise ApiTimeout(f"waited {wait:g} s for a shared call that did not finish") from exc
+            # wait() rather than get(timeout=): a caller's own gevent.Timeout must reach the caller, not turn into
+            # this one's error.
+            pending.wait(wait)
+            if not pending.ready():
+                raise ApiTimeout(f"waited {wait:g} s for a shared call that did not finish")
+            return pending.get(block=False)
         pending = AsyncResult()
         self._flights[flight] = pending
         try:
-            result = fetch()
+            result = fetch(*args)
         except BaseException as exc:
             # A fetch stopped from outside (the poll that started it gave up) has no answer to share: the callers
             # waiting for it get a timeout, not the GreenletExit meant for the one greenlet that was stopped.

@@ -2,9 +2,15 @@
 
 A method can be asked per station, or in bulk (a list of stations, a station group, the whole organisation). Bulk
 asks fewer calls but carries more records, sometimes of stations nobody configured; per-station calls run
-concurrently. Both are estimated from two learned figures per method, the cost of a call and the cost of a record,
-and bulk is chosen only when it makes fewer calls and takes no longer: a cycle then never costs more calls or more
-time than asking station by station.
+concurrently. Both are estimated from the cost of a call and, per method, the cost of a record, learned from the
+answers; bulk is chosen only when it makes fewer calls and takes no longer: a cycle then never costs more calls or
+more time than asking station by station.
+
+The cost of a call is the account's, not the method's: it is the round trip, the server's fixed work and, when many
+devices poll at once, the wait for the gevent hub to come back to the call, which is the same whichever method
+waits (and can be ten times the round trip). Learned per method, each method's figure held the load of the cycles
+in which that method happened to make small calls, and reads of two methods compared under different loads: a
+session read learned while a thousand devices polled looked ten times dearer than a status read learned alone.
 """
 
 from __future__ import annotations
@@ -26,20 +32,20 @@ KEEP_TOLERANCE = 0.5
 
 @dataclass
 class _Estimate:
-    call_s: float          # seconds one call takes, whatever it carries
     record_s: float        # seconds each record of an answer adds (transfer and parsing)
     per_station: float     # records an answer carries per station it covers (alarms, rights, sessions)
 
 
-# Starting points until answers say otherwise (loopback-like calls; a getStations record is the heaviest).
+CALL_S = 0.02  # seconds a call takes whatever it carries, until answers say otherwise (a loopback-like call)
+# Starting points until answers say otherwise (a getStations record is the heaviest).
 _PRIORS = {
-    Source.STATIONS: _Estimate(0.02, 0.0003, 1.0),
-    Source.STATUS: _Estimate(0.02, 0.00005, 1.0),
-    Source.LOAD: _Estimate(0.02, 0.00005, 1.0),
-    Source.GROUP_LOAD: _Estimate(0.02, 0.00005, 1.0),
-    Source.ALARMS: _Estimate(0.02, 0.00005, 0.5),
-    Source.RIGHTS: _Estimate(0.02, 0.00005, 1.5),
-    Source.SESSIONS: _Estimate(0.02, 0.0001, 5.0),
+    Source.STATIONS: _Estimate(0.0003, 1.0),
+    Source.STATUS: _Estimate(0.00005, 1.0),
+    Source.LOAD: _Estimate(0.00005, 1.0),
+    Source.GROUP_LOAD: _Estimate(0.00005, 1.0),
+    Source.ALARMS: _Estimate(0.00005, 0.5),
+    Source.RIGHTS: _Estimate(0.00005, 1.5),
+    Source.SESSIONS: _Estimate(0.0001, 5.0),
 }
 
 
@@ -48,6 +54,7 @@ class CostModel:
 
     def __init__(self, concurrency: int = 8) -> None:
         self.concurrency = concurrency
+        self.call_s = CALL_S  # seconds one call takes, whatever it carries and whichever method it is
         self._estimates = {source: _Estimate(**vars(prior)) for source, prior in _PRIORS.items()}
         self._bulk: dict[Source, bool] = {}  # each method's last choice
 
@@ -57,9 +64,9 @@ class CostModel:
         if estimate is None:
             return
         if records <= 5:
-            estimate.call_s = blend(estimate.call_s, seconds)
+            self.call_s = blend(self.call_s, seconds)
         elif records > 20:
-            estimate.record_s = blend(estimate.record_s, max(0.0, seconds - estimate.call_s) / records)
+            estimate.record_s = blend(estimate.record_s, max(0.0, seconds - self.call_s) / records)
 
     def learn_density(self, source: Source, records: int, stations: int) -> None:
         """Take one organisation-wide answer: how many records it carried for how many stations."""
@@ -75,7 +82,7 @@ class CostModel:
         """Seconds to ask ``stations`` stations one by one, ``concurrency`` at a time."""
         estimate = self._estimates[source]
         rounds = math.ceil(stations / self.concurrency)
-        return rounds * (estimate.call_s + estimate.per_station * estimate.record_s)
+        return rounds * (self.call_s + estimate.per_station * estimate.record_s)
 
     def bulk_time(self, source: Source, calls: int, records: float, parallel: bool = False) -> float:
         """Seconds for bulk calls carrying ``records`` in all; pages follow one another unless ``parallel``.
@@ -85,20 +92,20 @@ class CostModel:
         """
         estimate = self._estimates[source]
         if parallel and calls:
-            return math.ceil(calls / self.concurrency) * (estimate.call_s + records / calls * estimate.record_s)
-        return calls * estimate.call_s + records * estimate.record_s
+            return math.ceil(calls / self.concurrency) * (self.call_s + records / calls * estimate.record_s)
+        return calls * self.call_s + records * estimate.record_s
 
     def prefer_bulk(self, source: Source, stations: int, calls: int, records: float, parallel: bool = False,
                     within: float = 0.0) -> bool:
         """True when ``calls`` bulk calls carrying ``records`` beat asking ``stations`` stations one by one: fewer
-        calls, and no longer (within :data:`TIME_TOLERANCE`, or :data:`KEEP_TOLERANCE` when bulk was chosen last),
-        or no longer than ``within`` seconds (what a read beside it in the same cycle takes anyway)."""
+        calls, and no longer than asking per station, or than ``within`` seconds (what a read beside it in the same
+        cycle takes anyway), within :data:`TIME_TOLERANCE` (:data:`KEEP_TOLERANCE` when bulk was chosen last)."""
         if calls >= stations:
             bulk = False
         else:
             tolerance = KEEP_TOLERANCE if self._bulk.get(source) else TIME_TOLERANCE
             bulk = self.bulk_time(source, calls, records, parallel) <= \
-                max(self.per_station_time(source, stations) * (1 + tolerance), within)
+                max(self.per_station_time(source, stations), within) * (1 + tolerance)
         self._bulk[source] = bulk
         return bulk
 
