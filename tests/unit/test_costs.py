@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from volttron.driver.interfaces.chargepoint.costs import CostModel
+from volttron.driver.interfaces.chargepoint.costs import LARGE_ANSWER, CostModel
 from volttron.driver.interfaces.chargepoint.models import Source
+
+SMALL, RECORD = 2000, 1000  # bytes of a one-record answer, and of each record of a large one
 
 # case: (source, stations asked about, bulk calls, records they carry, parallel, call s, record s) -> bulk?
 CHOICES = {
@@ -27,16 +29,16 @@ CHOICES = {
 def test_prefer_bulk(source, stations, calls, records, parallel, call_s, record_s, bulk):
     model = CostModel(concurrency=8)
     for _ in range(50):  # learned until the priors no longer matter
-        model.answered(source.value, call_s, 1)
-        model.answered(source.value, call_s + 100 * record_s, 100)
+        model.answered(source.value, call_s, 1, SMALL)
+        model.answered(source.value, call_s + 100 * record_s, 100, 100 * RECORD)
     assert model.prefer_bulk(source, stations, calls, records, parallel=parallel) is bulk
 
 
 def test_answers_teach_the_cost_of_a_call_and_of_a_record():
     model = CostModel(concurrency=8)
     for _ in range(50):
-        model.answered("getAlarms", 0.05, 1)
-        model.answered("getAlarms", 0.05 + 200 * 0.001, 200)
+        model.answered("getAlarms", 0.05, 1, SMALL)
+        model.answered("getAlarms", 0.05 + 200 * 0.001, 200, 200 * RECORD)
     assert model.per_station_time(Source.ALARMS, 8) == pytest.approx(0.05 + 0.5 * 0.001, rel=0.05)
     assert model.bulk_time(Source.ALARMS, 1, 1000) == pytest.approx(0.05 + 1.0, rel=0.05)
 
@@ -54,8 +56,8 @@ def test_bulk_once_chosen_stays_until_clearly_slower():
 
     def learn(record_s: float) -> None:
         for _ in range(50):
-            model.answered("getStations", 0.02, 1)
-            model.answered("getStations", 0.02 + 100 * record_s, 100)
+            model.answered("getStations", 0.02, 1, SMALL)
+            model.answered("getStations", 0.02 + 100 * record_s, 100, 100 * RECORD)
 
     learn(0.0002)
     assert model.prefer_bulk(Source.STATIONS, 100, 2, 1000)
@@ -80,19 +82,46 @@ def test_the_cost_of_a_call_is_the_accounts_whichever_method_made_it():
     # Small session calls made while a thousand devices polled waited for the hub: so does a status call made then.
     model = CostModel(concurrency=8)
     for _ in range(50):
-        model.answered("getChargingSessionData", 0.25, 1)
+        model.answered("getChargingSessionData", 0.25, 1, SMALL)
     assert model.per_station_time(Source.STATUS, 8) == pytest.approx(0.25, rel=0.01)
-    assert model.bulk_time(Source.STATUS, 2, 1000) == pytest.approx(0.5 + 1000 * 0.00005, rel=0.01)
+    assert model.bulk_time(Source.STATUS, 2, 1000) == pytest.approx(0.5, rel=0.15)
+
+
+def test_a_byte_costs_the_same_whichever_method_carried_it():
+    # Status pages of 500 stations at 300 bytes each teach what a byte costs; a session record's cost follows from
+    # its size, counted from the session answers (not from how long they took).
+    model = CostModel(concurrency=8)
+    for _ in range(50):
+        model.answered("getStationStatus", 0.02, 1, SMALL)
+        model.answered("getStationStatus", 0.02 + 150_000 * 1e-7, 500, 150_000)
+        model.answered("getChargingSessionData", 0.02, 1, SMALL)
+        model.answered("getChargingSessionData", 0.02 + 30 * 700 * 1e-7, 30, 30 * 700)  # too small to time
+    assert model.bulk_time(Source.SESSIONS, 1, 100) == pytest.approx(0.02 + 100 * 700 * 1e-7, rel=0.01)
+
+
+def test_timings_slowed_by_a_busy_process_move_the_estimates_up_gradually():
+    # One cycle of a thousand devices makes every call wait for the hub; a quiet cycle shows what a call costs.
+    model = CostModel(concurrency=8)
+    for _ in range(20):
+        model.answered("getStationStatus", 0.02, 1, SMALL)
+    for _ in range(3):
+        model.answered("getStationStatus", 0.5, 1, SMALL)
+    assert model.per_station_time(Source.STATUS, 8) < 0.2
+    model.answered("getStationStatus", 0.02, 1, SMALL)
+    assert model.per_station_time(Source.STATUS, 8) < 0.1
+    for _ in range(60):  # an API that really became slower is followed
+        model.answered("getStationStatus", 0.5, 1, SMALL)
+    assert model.per_station_time(Source.STATUS, 8) == pytest.approx(0.5, rel=0.01)
 
 
 def test_a_session_read_beside_a_status_read_of_as_many_pages_is_read_in_bulk_under_load():
     # Two pages of recent sessions against 8 stations at once, beside the status read of 1000 stations (two lists
-    # of 500, read at the start of the cycle, before the hub was busy); the small session calls were made while a
+    # of 500, read at the start of the cycle, before the hub was busy); the session answers were read while a
     # thousand devices polled. Learned per method, the session calls looked dearer than the status read's.
     model = CostModel(concurrency=8)
     for _ in range(50):
-        model.answered("getStationStatus", 0.1, 500)
-        model.answered("getChargingSessionData", 0.25, 1)
-        model.answered("getChargingSessionData", 0.26, 100)
+        model.answered("getStationStatus", 0.1, 500, 150_000)
+        model.answered("getChargingSessionData", 0.25, 1, SMALL)
+        model.answered("getChargingSessionData", 0.6, 60, max(LARGE_ANSWER, 60 * 700))
     beside = model.bulk_time(Source.STATUS, 2, 1000)
     assert model.prefer_bulk(Source.SESSIONS, 8, 2, 116, within=beside)

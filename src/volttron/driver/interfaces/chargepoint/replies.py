@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator, TypeVar
 from xml.etree import ElementTree
@@ -49,19 +50,27 @@ PACE = 200  # records mapped between two pauses
 T = TypeVar("T")
 
 
-def pause() -> None:
-    """Let other greenlets, and a pending timeout, run: a whole turn of the event loop (``sleep(0)`` is not one)."""
+def pause() -> float:
+    """Let other greenlets, and a pending timeout, run: a whole turn of the event loop (``sleep(0)`` is not one).
+
+    Returns the seconds it took: with many devices polling, the turn can last far longer than the parse itself.
+    """
+    started = time.monotonic()
     gevent.sleep(0.001)
+    return time.monotonic() - started
 
 
 class Node:
     """A read-only view of one reply element."""
 
-    __slots__ = ("element", "seconds")
+    __slots__ = ("element", "seconds", "paused", "size")
 
     def __init__(self, element: ElementTree.Element) -> None:
         self.element = element
-        self.seconds = 0.0  # what the call that brought it took (set by the client on a reply's root)
+        # Set on a reply's root: what the call that brought it took (by the client), of which its parse spent
+        # letting other greenlets run, and the bytes of the answer.
+        self.seconds = self.paused = 0.0
+        self.size = 0
 
     def _child(self, name: str) -> ElementTree.Element | None:
         child = self.element.find(name)
@@ -107,7 +116,7 @@ def read_reply(body: bytes, operation: str, redact: Redactor | None = None) -> N
     """
     if not body.strip():
         raise MalformedResponse(f"{operation}: empty answer")
-    envelope = parse(body, operation)
+    envelope, paused = parse(body, operation)
     if redact is not None and redact.may_be_in(body):
         for element in envelope.iter():
             if element.text:
@@ -122,12 +131,15 @@ def read_reply(body: bytes, operation: str, redact: Redactor | None = None) -> N
     expected = f"{operation}Response"
     for child in soap_body:
         if child.tag in (expected, f"{{{SERVICE_NS}}}{expected}"):
-            return Node(child)
+            node = Node(child)
+            node.paused, node.size = paused, len(body)
+            return node
     raise MalformedResponse(f"{operation}: the answer has no {expected} element")
 
 
-def parse(body: bytes, operation: str) -> ElementTree.Element:
-    """The document's root element, parsed chunk by chunk with pauses; markup beyond the caps is refused first."""
+def parse(body: bytes, operation: str) -> tuple[ElementTree.Element, float]:
+    """The document's root element, parsed chunk by chunk with pauses, and the seconds those pauses took; markup
+    beyond the caps is refused first."""
     # Every element needs a "<", every attribute a "=": counting them bounds what the tree could cost.
     tags, attributes = body.count(b"<"), body.count(b"=")
     if tags > MAX_TAGS:
@@ -137,13 +149,13 @@ def parse(body: bytes, operation: str) -> ElementTree.Element:
     if _LONG_RUN.search(body):
         raise MalformedResponse(f"{operation}: the answer has a text or tag longer than {MAX_RUN} bytes; refused")
     parser = ElementTree.XMLParser()
-    start, size = 0, FIRST_CHUNK
+    start, size, paused = 0, FIRST_CHUNK, 0.0
     while True:
         parser.feed(body[start:start + size])
         start, size = start + size, min(2 * size, LARGEST_CHUNK)
         if start >= len(body):
-            return parser.close()
-        pause()
+            return parser.close(), paused
+        paused += pause()
 
 
 def paced(items: Iterable[T]) -> Iterator[T]:
