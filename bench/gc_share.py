@@ -51,7 +51,7 @@ def main(cycles: int = 8) -> int:
             cpu = time.process_time()
             bench.poll_together(devices)
             per_poll = (time.process_time() - cpu) * 1000 / len(devices)
-            by_generation = ", ".join(f"gen{g} {n} x {s * 1000:.0f} ms" for g, (n, s)
+            by_generation = ", ".join(f"gen{g}: {n} in {s * 1000:.0f} ms" for g, (n, s)
                                       in enumerate(zip(collections.count, collections.seconds)))
             print(f"  CPU {per_poll:.3f} ms; collector {sum(collections.seconds) * 1000 / len(devices):.3f} ms "
                   f"({by_generation}); {len(gc.get_objects())} objects tracked")
