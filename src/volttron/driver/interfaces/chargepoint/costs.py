@@ -6,10 +6,9 @@ concurrently. Both are estimated from three learned figures, and bulk is chosen 
 takes no longer: a cycle then never costs more calls or more time than asking station by station.
 
 - The cost of a call, whatever it carries, and the cost of a byte an answer carries (transfer and parsing) are the
-  account's, not a method's. Timings are all the more affected by what else the process does as they are few:
-  learned per method, each method's figures held the load of the cycles it happened to be asked in (a session
-  page read while a thousand devices polled looked thirty times dearer per record than a status page read at the
-  start of the cycle), and reads of two methods were compared under different loads.
+  account's, not a method's. Learned per method, each method's figures held the load of the cycles it happened to
+  be asked in (a session page read while a thousand devices polled looked twenty times dearer per record than a
+  status page read at the start of the cycle), and reads of two methods were compared under different loads.
 - How many bytes a record of each method takes is counted, not timed: it does not depend on the load.
 """
 
