@@ -28,7 +28,7 @@ from . import replies
 from .exceptions import (ApiError, ApiTimeout, AuthError, ChargePointError, MalformedResponse, SoapFault,
                          TooManyPages, TransportError)
 from .models import Alarm, GroupLoad, PortStatus, RightsEntry, Session, Shed, ShedKind, StationInfo, StationLoad
-from .replies import Fault, Node, read_reply
+from .replies import Fault, Node, Reply, read_reply
 from .config import DEFAULT_MAX_RESPONSE_BYTES
 from .transport import BoundedTransport, Credentials
 from .wsdl import BUNDLED_WSDL, PRODUCTION_ENDPOINT, shared_client, wsdl_url
@@ -145,7 +145,7 @@ class ChargePointClient:
         """(calls attempted, records received) of ``operation`` so far: what fetches cost, for the cost model."""
         return self._calls[operation], self._records[operation]
 
-    def _call(self, operation: str, **arguments: Any) -> Node:
+    def _call(self, operation: str, **arguments: Any) -> Reply:
         """Invoke one SOAP operation within the timeout; every failure comes back as one of our exceptions.
 
         The answer carries the seconds the call took once it had a slot, less the pauses its parse made for other
@@ -164,12 +164,12 @@ class ChargePointClient:
             error = translated(exc, operation, self.endpoint, self.timeout, self._credentials)
         raise error
 
-    def _answered(self, operation: str, reply: Node, records: int) -> None:
+    def _answered(self, operation: str, reply: Reply, records: int) -> None:
         self._records[operation] += records
         if self.on_answer is not None:
             self.on_answer(operation, reply.seconds, records, reply.size)
 
-    def _exchange(self, operation: str, arguments: dict[str, Any]) -> Node:
+    def _exchange(self, operation: str, arguments: dict[str, Any]) -> Reply:
         key = f"{operation}{arguments!r}"
         envelope = self._envelopes.pop(key, None)
         if envelope is None:

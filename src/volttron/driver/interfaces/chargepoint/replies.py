@@ -63,14 +63,10 @@ def pause() -> float:
 class Node:
     """A read-only view of one reply element."""
 
-    __slots__ = ("element", "seconds", "paused", "size")
+    __slots__ = ("element",)
 
     def __init__(self, element: ElementTree.Element) -> None:
         self.element = element
-        # Set on a reply's root: what the call that brought it took (by the client), of which its parse spent
-        # letting other greenlets run, and the bytes of the answer.
-        self.seconds = self.paused = 0.0
-        self.size = 0
 
     def _child(self, name: str) -> ElementTree.Element | None:
         child = self.element.find(name)
@@ -108,7 +104,20 @@ class Fault(Exception):
         self.faultstring = faultstring
 
 
-def read_reply(body: bytes, operation: str, redact: Redactor | None = None) -> Node:
+class Reply(Node):
+    """A reply's ``<operation>Response`` element, with what the cost model learns from the answer (answers carry
+    thousands of elements: only their root holds these)."""
+
+    __slots__ = ("seconds", "paused", "size")
+
+    def __init__(self, element: ElementTree.Element, paused: float, size: int) -> None:
+        super().__init__(element)
+        self.seconds = 0.0  # what the call that brought it took (set by the client)
+        self.paused = paused  # of which its parse spent letting other greenlets run
+        self.size = size  # bytes of the answer
+
+
+def read_reply(body: bytes, operation: str, redact: Redactor | None = None) -> Reply:
     """The ``<operation>Response`` element of a reply; raises Fault for a SOAP fault, MalformedResponse else.
 
     ``redact`` masks the password in every text of the answer (a server may quote it back anywhere). An answer
@@ -131,9 +140,7 @@ def read_reply(body: bytes, operation: str, redact: Redactor | None = None) -> N
     expected = f"{operation}Response"
     for child in soap_body:
         if child.tag in (expected, f"{{{SERVICE_NS}}}{expected}"):
-            node = Node(child)
-            node.paused, node.size = paused, len(body)
-            return node
+            return Reply(child, paused, len(body))
     raise MalformedResponse(f"{operation}: the answer has no {expected} element")
 
 
