@@ -110,7 +110,7 @@ def watched() -> SessionWatch:
     """A watch that saw a status dated READ_AT on another station, then read station 1:1 at 100 s."""
     watch = SessionWatch()
     watch.observe({"1:2": status("AVAILABLE", READ_AT)})
-    assert watch.needs_read("1:1", 0.0, 3600) and watch.since("1:1") is None  # never read: its whole history
+    assert watch.needs_read("1:1", 0.0) and watch.since("1:1") is None  # never read: its whole history
     watch.read(["1:1"], 100.0)
     return watch
 
@@ -147,4 +147,4 @@ def test_without_a_status_seen_the_refresh_has_no_start_of_its_own():
 def test_forgetting_a_station_reads_its_whole_history_again():
     watch = watched()
     watch.forget("1:1")
-    assert watch.needs_read("1:1", 101.0, 3600) and watch.since("1:1") is None
+    assert watch.needs_read("1:1", 101.0) and watch.since("1:1") is None

@@ -142,18 +142,18 @@ class SessionWatch:
         """The latest status timestamp seen: the API's clock at the time, or behind it (None: no status yet)."""
         return self._api_time
 
-    def needs_read(self, station: str, now: float, refresh: float | None = None) -> bool:
+    def needs_read(self, station: str, now: float) -> bool:
         """True when the station's sessions were never read, a session ended since, or the refresh is due."""
-        return station in self._ended or self._refresh_due(station, now, self.refresh if refresh is None else refresh)
+        return station in self._ended or self._refresh_due(station, now)
 
-    def _refresh_due(self, station: str, now: float, refresh: float) -> bool:
+    def _refresh_due(self, station: str, now: float) -> bool:
         read_at = self._read_at.get(station)
-        return read_at is None or refresh <= 0 or now - read_at >= refresh
+        return read_at is None or self.refresh <= 0 or now - read_at >= self.refresh
 
     def _only_ended(self, station: str, now: float | None) -> bool:
         # A read for the session that ended, its start known, with the refresh not due.
         return now is not None and self._ended.get(station) is not None and \
-            not self._refresh_due(station, now, self.refresh)
+            not self._refresh_due(station, now)
 
     def since(self, station: str, now: float | None = None) -> datetime | None:
         """Where the station's next read (at ``now``) may start: from the start of the session that ended since the
