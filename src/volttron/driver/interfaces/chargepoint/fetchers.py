@@ -89,11 +89,11 @@ def fetch_sessions(account: "Account", station_id: str, one: str | None, ids: li
     waiting = [one] if one is not None else planner.waiting_for_sessions(now)
     if station_id not in waiting:
         waiting = [*waiting, station_id]
-    first = [sid for sid in waiting if planner.session_start(sid) is None and sid not in planner.windowed]
+    starts = {sid: planner.session_start(sid) for sid in waiting}
+    first = [sid for sid, start in starts.items() if start is None and sid not in planner.windowed]
     window = _first_window(account, first, station_id)
     tried = set(first) if window is not None else set()  # asked for the last day only
-    starts = planner.session_starts(waiting, window)
-    since = earliest(starts.values())
+    since = earliest(planner.session_starts(starts, window).values())
     if one is not None:
         found = account.client.get_charging_sessions(one, since)
     else:

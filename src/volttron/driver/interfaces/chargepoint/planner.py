@@ -198,10 +198,11 @@ class ReadPlanner:
             return None
         return self._account.session_watch.since(station_id, self._account.clock()) or known
 
-    def session_starts(self, waiting: Iterable[str], window: datetime | None) -> dict[str, datetime | None]:
-        """Where each station's read starts: a station read for the first time from ``window`` (the last day: see
-        :mod:`.fetchers`), unless that was tried already and a port had no session in it."""
-        starts = {sid: self.session_start(sid) for sid in waiting}
+    def session_starts(self, starts: Mapping[str, datetime | None],
+                       window: datetime | None) -> dict[str, datetime | None]:
+        """Where each station's read starts, from its :meth:`session_start`: a station read for the first time from
+        ``window`` (the last day: see :mod:`.fetchers`), unless that was tried already and a port had no session
+        in it."""
         return {sid: window if start is None and sid not in self.windowed else start for sid, start in starts.items()}
 
     def first_window(self) -> datetime | None:
@@ -212,7 +213,8 @@ class ReadPlanner:
 
     def bulk_session_start(self, waiting: Iterable[str]) -> datetime | None:
         """Where an organisation-wide read must start to serve every waiting station (None: their whole history)."""
-        return earliest(self.session_starts(waiting, self.first_window()).values())
+        starts = {sid: self.session_start(sid) for sid in waiting}
+        return earliest(self.session_starts(starts, self.first_window()).values())
 
     def session_pages(self, waiting: int) -> int:
         """The most pages an organisation-wide session read may take before the stations are asked one by one:
