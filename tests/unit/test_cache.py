@@ -199,3 +199,50 @@ def test_waiter_gives_up_with_api_timeout(cache):
     release.set()
     leader.join(timeout=5)
     assert cache.in_flight == 0
+
+
+# --- joining a flight (a poll's bulk reads) ------------------------------------------------------------------------
+
+def test_joiners_wait_on_the_first_callers_flight_without_a_greenlet_of_their_own(cache):
+    release = Event()
+    calls = []
+
+    def fetch(station):
+        calls.append(station)
+        release.wait(timeout=5)
+        return {station: "data"}
+
+    first, runner = cache.join("getStationStatus", fetch, "1:10001")
+    joined = [cache.join("getStationStatus", fetch, "1:10002") for _ in range(WAITERS)]
+    assert runner is not None and all(run is None for _flight, run in joined)
+    assert all(flight is first for flight, _run in joined)
+    assert cache.in_flight == 1  # registered at once: callers after the first join it before it runs
+    release.set()
+    assert first.wait(5) == {"1:10001": "data"}
+    assert calls == ["1:10001"]
+    assert cache.in_flight == 0
+
+
+def test_a_joined_flights_failure_is_its_result_and_nothing_is_printed(cache, capfd):
+    failure = TransportError("connection reset")
+
+    def fetch():
+        raise failure
+
+    flight, runner = cache.join("getAlarms", fetch)
+    runner.join(timeout=5)
+    assert flight.exception is failure
+    assert runner.successful()  # gevent would print a greenlet that died of it on stderr
+    assert cache.in_flight == 0
+    assert capfd.readouterr().err == ""
+
+
+def test_a_joined_flight_stopped_by_its_starter_gives_its_joiners_a_timeout(cache):
+    release = Event()
+    flight, runner = cache.join("getLoad", lambda: release.wait(timeout=5))
+    gevent.idle()  # running
+    runner.kill(block=True, timeout=5)
+    assert isinstance(flight.exception, ApiTimeout)
+    assert cache.in_flight == 0
+    again, rerun = cache.join("getLoad", lambda: "fresh")
+    assert rerun is not None and again.wait(5) == "fresh"

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Hashable, Iterable, Mapping
 
 import gevent
+from gevent.event import AsyncResult
 from gevent.lock import RLock
 
 from .backoff import Backoff
@@ -168,12 +169,15 @@ class Account:
         """
         if not isinstance(freshness, Freshness):
             freshness = Freshness(freshness)
+        started = time.monotonic()
+        bound = self.settings.timeout + POLL_MARGIN
         self._watch.refresh = freshness.sessions  # the sessions' safety refresh of the devices polled
         # Lease renewals run beside the reads, within the same bound (a control knows only its own targets).
         renewals = [renewal for control in self._controls.values()
                     if (renewal := control.poll(station_id)) is not None]
         results: dict[Source, Any] = {}
-        pending: dict[Source, gevent.Greenlet] = {}
+        pending: dict[Source, gevent.Greenlet] = {}  # reads of their own
+        joined: dict[Source, tuple[float, AsyncResult, gevent.Greenlet | None]] = {}  # bulk flights, by source
         for source in sources:
             age = freshness.of(source)
             if self._applying(source, station_id):
@@ -191,10 +195,29 @@ class Account:
             if hit:
                 # A cached "not found" is this poll's error too, as a value like every other failure.
                 results[source] = value.error if isinstance(value, _NotFound) else value
+            elif (flight := self._join_bulk(source, station_id, age)) is not None:
+                joined[source] = (age, *flight)
             else:
-                pending[source] = gevent.spawn(self._read_or_error, source, station_id, age)
-        if pending or renewals:
-            gevent.joinall([*pending.values(), *renewals], timeout=self.settings.timeout + POLL_MARGIN)
+                pending[source] = gevent.spawn(self._or_error, source, self.read, source, station_id, age)
+        if pending or renewals or joined:
+            gevent.joinall([*pending.values(), *renewals, *(flight for _age, flight, _run in joined.values())],
+                           timeout=bound)
+        alone: dict[Source, gevent.Greenlet] = {}
+        for source, (age, flight, run) in joined.items():
+            if not flight.ready():
+                if run:  # the flight this device started, once running: given up, as its own read would be
+                    # (one that has not started yet is left to run: stopped before it starts, it would never end
+                    # its flight, and every later poll would wait for that flight in vain)
+                    run.kill(block=False)
+                results[source] = ApiTimeout(f"{source.value}: no answer within {self.settings.timeout:g} s")
+            elif (value := self._served(source, station_id, age, flight)) is not None:
+                results[source] = value
+            else:
+                alone[source] = gevent.spawn(self._or_error, source, self._read_alone, source, station_id, age,
+                                             True, 2 if isinstance(flight.exception, TooManyPages) else 1)
+        if alone:
+            gevent.joinall(alone.values(), timeout=max(0.0, started + bound - time.monotonic()))
+            pending.update(alone)
         for source, greenlet in pending.items():
             if not greenlet.ready():
                 greenlet.kill(block=False)
@@ -206,16 +229,42 @@ class Account:
                                                  f"({greenlet.exception or greenlet.value!r})")
         return results
 
+    def _join_bulk(self, source: Source, station_id: str,
+                   max_age: float) -> tuple[AsyncResult, gevent.Greenlet | None] | None:
+        """The bulk flight a poll's read of ``source`` joins (started if need be), when the planner can tell without
+        a call that this cycle reads it in bulk; None: the read runs on its own (:meth:`read`)."""
+        if source is Source.LOAD and self.groups.covering(station_id, self._groups.get(station_id, ())) is not None:
+            return None
+        if not self.planner.decided(source, station_id):
+            return None
+        self._max_age_seen = max(self._max_age_seen, max_age)
+        return self.cache.join((source, "*"), self._fetch_unless_backing_off, source, station_id, True, True)
+
+    def _served(self, source: Source, station_id: str, max_age: float, flight: AsyncResult) -> Any:
+        """What a finished bulk flight brought for the station, its error as a value; None when the station is
+        to be asked alone (the answer left it out, or the bulk read was found to cost more than asking alone)."""
+        failure = flight.exception  # not raised: each raise would add this device's frames to its traceback
+        if isinstance(failure, TooManyPages):
+            return None
+        if isinstance(failure, ChargePointError):
+            return failure
+        if failure is not None:
+            return self._unexpected(source, failure)
+        hit, value = self.cache.get((source, station_id), max(max_age, 1.0))
+        if not hit:
+            return None
+        return value.error if isinstance(value, _NotFound) else value
+
     def _applying(self, source: Source, target: str) -> bool:
         """After a write its station's (or group's) load is read afresh at every poll until it shows the write, and
         so is the load of what the write changed too: a group's members, a member's groups."""
         control = self._controls.get(source)
         return control is not None and (control.needs_fresh_load(target) or self.groups.applying(source, target))
 
-    def _read_or_error(self, source: Source, station_id: str, max_age: float) -> Any:
+    def _or_error(self, source: Source, read: Callable[..., Any], *args: Any) -> Any:
         # Errors come back as values: a greenlet that raised would also be reported on stderr by gevent's hub.
         try:
-            return self.read(source, station_id, max_age)
+            return read(*args)
         except ChargePointError as exc:
             return exc
         except Exception as exc:  # a failure nobody foresaw: an error of these points, never a crash
@@ -254,14 +303,23 @@ class Account:
             try:
                 self._fetch_once((source, "*"), source, station_id, True, not for_write)
             except TooManyPages:
-                batched = False  # the bulk read would cost more than asking each station: this one is asked alone
-        if not batched:
-            self._fetch_once(key, source, station_id, False, not for_write)
-        hit, value = self.cache.get(key, max(max_age, 1.0))
-        if not hit:
-            # A batch that started before this station was registered; ask for it alone.
-            self._fetch_once(key, source, station_id, False, not for_write)
+                pass  # the bulk read would cost more than asking each station: this one is asked alone
+            else:
+                hit, value = self.cache.get(key, max(max_age, 1.0))
+                if hit:
+                    return _unwrap(value)
+                # A batch that started before this station was registered; ask for it alone.
+                return self._read_alone(source, station_id, max_age, not for_write, 1)
+        return self._read_alone(source, station_id, max_age, not for_write, 2)
+
+    def _read_alone(self, source: Source, station_id: str, max_age: float, counted: bool, tries: int) -> Any:
+        """The station's data asked for it alone, up to ``tries`` times while the answer leaves it out."""
+        key = (source, station_id)
+        for _ in range(tries):
+            self._fetch_once(key, source, station_id, False, counted)
             hit, value = self.cache.get(key, max(max_age, 1.0))
+            if hit:
+                break
         return _unwrap(value)
 
     def _read_through_group(self, station_id: str, max_age: float, for_write: bool) -> bool:

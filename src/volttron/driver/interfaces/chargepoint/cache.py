@@ -11,6 +11,8 @@ import time
 from collections import OrderedDict
 from typing import Any, Callable, Hashable
 
+import gevent
+from gevent import Greenlet
 from gevent.event import AsyncResult
 
 from .exceptions import ApiTimeout
@@ -81,8 +83,27 @@ class ResponseCache:
             if not pending.ready():
                 raise ApiTimeout(f"waited {wait:g} s for a shared call that did not finish")
             return pending.get(block=False)
-        pending = AsyncResult()
-        self._flights[flight] = pending
+        pending = self._flights[flight] = AsyncResult()
+        return self._fly(flight, pending, fetch, args, True)
+
+    def join(self, flight: Hashable, fetch: Callable[..., Any], *args: Any) -> tuple[AsyncResult, Greenlet | None]:
+        """The flight under way, else ``fetch(*args)`` started now in a greenlet of its own (returned, so that its
+        starter can stop it); the caller waits on the AsyncResult, which holds the result or exception.
+
+        A thousand devices polled together join the first one's flights: waiting for them takes no greenlet of
+        their own, and none of the objects a greenlet brings that outlive the garbage collector's young
+        generations.
+        """
+        pending = self._flights.get(flight)
+        if pending is not None:
+            return pending, None
+        pending = self._flights[flight] = AsyncResult()
+        return pending, gevent.spawn(self._fly, flight, pending, fetch, args, False)
+
+    def _fly(self, flight: Hashable, pending: AsyncResult, fetch: Callable[..., Any], args: tuple[Any, ...],
+             reraise: bool) -> Any:
+        """``fetch(*args)`` into ``pending``; ``reraise``: its exception to the caller too (a greenlet of its own
+        would have gevent report it on stderr)."""
         try:
             result = fetch(*args)
         except BaseException as exc:
@@ -92,10 +113,11 @@ class ResponseCache:
                                   else ApiTimeout("no answer: the shared call was given up before it finished"))
             # Nobody may be waiting: mark the exception retrieved so gevent does not report it as unhandled.
             pending.exception  # noqa: B018
-            raise
+            if reraise or not isinstance(exc, Exception):
+                raise
+            return None
         else:
             pending.set(result)
             return result
         finally:
             del self._flights[flight]
-

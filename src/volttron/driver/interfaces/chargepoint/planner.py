@@ -86,6 +86,15 @@ class ReadPlanner:
         records = self.costs.records(source, self.org_size)
         return self.costs.prefer_bulk(source, stations, max(1, math.ceil(records / STATIONS_PAGE)), records)
 
+    def decided(self, source: Source, station_id: str) -> bool | None:
+        """:meth:`bulk`, when deciding needs no call (None else: the organisation's size or its groups are not
+        known yet, and the decision reads them)."""
+        if source is Source.LOAD:
+            known = self._groups_known == self.version
+        else:
+            known = source is Source.STATUS or self.org_size is not None
+        return self.bulk(source, station_id) if known else None
+
     def cover(self) -> list[tuple[str, set[str]]]:
         """The station groups that answer getLoad for the account's stations (see :func:`~.batching.group_cover`)."""
         account = self._account
