@@ -169,7 +169,7 @@ class Account:
         """
         if not isinstance(freshness, Freshness):
             freshness = Freshness(freshness)
-        started = time.monotonic()
+        began = time.monotonic()
         bound = self.settings.timeout + POLL_MARGIN
         self._watch.refresh = freshness.sessions  # the sessions' safety refresh of the devices polled
         # Lease renewals run beside the reads, within the same bound (a control knows only its own targets).
@@ -177,7 +177,9 @@ class Account:
                     if (renewal := control.poll(station_id)) is not None]
         results: dict[Source, Any] = {}
         pending: dict[Source, gevent.Greenlet] = {}  # reads of their own
-        joined: dict[Source, tuple[float, AsyncResult, gevent.Greenlet | None]] = {}  # bulk flights, by source
+        joined: dict[Source, AsyncResult] = {}  # bulk flights, by source
+        ages: dict[Source, float] = {}
+        started: list[gevent.Greenlet] = []  # the bulk flights this poll started
         for source in sources:
             age = freshness.of(source)
             if self._applying(source, station_id):
@@ -195,28 +197,29 @@ class Account:
             if hit:
                 # A cached "not found" is this poll's error too, as a value like every other failure.
                 results[source] = value.error if isinstance(value, _NotFound) else value
-            elif (flight := self._join_bulk(source, station_id, age)) is not None:
-                joined[source] = (age, *flight)
+            elif (flight := self._join_bulk(source, station_id, age, started)) is not None:
+                joined[source], ages[source] = flight, age
             else:
                 pending[source] = gevent.spawn(self._or_error, source, self.read, source, station_id, age)
         if pending or renewals or joined:
-            gevent.joinall([*pending.values(), *renewals, *(flight for _age, flight, _run in joined.values())],
-                           timeout=bound)
+            gevent.joinall([*pending.values(), *renewals, *joined.values()], timeout=bound)
+        for run in started:
+            if run and not run.ready():
+                # A flight this poll started, still running: given up, as its own read would be. One that has not
+                # started is left to run: stopped before it starts, it would never end its flight, and every later
+                # poll would wait for that flight in vain.
+                run.kill(block=False)
         alone: dict[Source, gevent.Greenlet] = {}
-        for source, (age, flight, run) in joined.items():
+        for source, flight in joined.items():
             if not flight.ready():
-                if run:  # the flight this device started, once running: given up, as its own read would be
-                    # (one that has not started yet is left to run: stopped before it starts, it would never end
-                    # its flight, and every later poll would wait for that flight in vain)
-                    run.kill(block=False)
                 results[source] = ApiTimeout(f"{source.value}: no answer within {self.settings.timeout:g} s")
-            elif (value := self._served(source, station_id, age, flight)) is not None:
+            elif (value := self._served(source, station_id, ages[source], flight)) is not None:
                 results[source] = value
             else:
-                alone[source] = gevent.spawn(self._or_error, source, self._read_alone, source, station_id, age,
-                                             True, 2 if isinstance(flight.exception, TooManyPages) else 1)
+                alone[source] = gevent.spawn(self._or_error, source, self._read_alone, source, station_id,
+                                             ages[source], True, 2 if isinstance(flight.exception, TooManyPages) else 1)
         if alone:
-            gevent.joinall(alone.values(), timeout=max(0.0, started + bound - time.monotonic()))
+            gevent.joinall(alone.values(), timeout=max(0.0, began + bound - time.monotonic()))
             pending.update(alone)
         for source, greenlet in pending.items():
             if not greenlet.ready():
@@ -229,16 +232,20 @@ class Account:
                                                  f"({greenlet.exception or greenlet.value!r})")
         return results
 
-    def _join_bulk(self, source: Source, station_id: str,
-                   max_age: float) -> tuple[AsyncResult, gevent.Greenlet | None] | None:
-        """The bulk flight a poll's read of ``source`` joins (started if need be), when the planner can tell without
-        a call that this cycle reads it in bulk; None: the read runs on its own (:meth:`read`)."""
+    def _join_bulk(self, source: Source, station_id: str, max_age: float,
+                   started: list[gevent.Greenlet]) -> AsyncResult | None:
+        """The bulk flight a poll's read of ``source`` joins (started if need be, and added to ``started``), when
+        the planner can tell without a call that this cycle reads it in bulk; None: the read runs on its own
+        (:meth:`read`)."""
         if source is Source.LOAD and self.groups.covering(station_id, self._groups.get(station_id, ())) is not None:
             return None
         if not self.planner.decided(source, station_id):
             return None
         self._max_age_seen = max(self._max_age_seen, max_age)
-        return self.cache.join((source, "*"), self._fetch_unless_backing_off, source, station_id, True, True)
+        flight, run = self.cache.join((source, "*"), self._fetch_unless_backing_off, source, station_id, True, True)
+        if run is not None:
+            started.append(run)
+        return flight
 
     def _served(self, source: Source, station_id: str, max_age: float, flight: AsyncResult) -> Any:
         """What a finished bulk flight brought for the station, its error as a value; None when the station is

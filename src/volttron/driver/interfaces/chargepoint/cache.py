@@ -46,8 +46,10 @@ class ResponseCache:
     def put(self, items: dict[Hashable, Any]) -> None:
         stamp = self.clock()
         for key, value in items.items():
-            self._entries.pop(key, None)
+            # Assigned in place, the entry keeps the key object it had: every poll stores an equal key afresh, and
+            # the old one, kept, is one object fewer outliving the collector's young generations.
             self._entries[key] = (stamp, value)
+            self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
