@@ -136,6 +136,32 @@ def test_batched_load_reads_survive_a_failing_inventory(sim, make_device):
         assert values["portLoadPort1"] is not None and values["StatusPort1"] is not None
 
 
+class Stopped(BaseException):
+    """What stops a greenlet from outside the API's failures (a Ctrl-C, a kill): not an Exception."""
+
+
+def test_a_group_load_read_stopped_midway_fails_its_points_as_interrupted(sim, make_device, capfd):
+    fleet = [make_device(station, name=f"cp{i}", cacheExpiration=0)
+             for i, station in enumerate(sim.model.station_ids())]
+    poll_cycle(fleet)  # the inventory says which groups hold the stations
+    client = fleet[0].interface.account.client
+    asked = []
+
+    def stopped(station_id=None, sg_id=None):
+        asked.append(sg_id)
+        raise Stopped()
+
+    client.get_load = stopped
+    cycle = [gevent.spawn(d.scrape) for d in fleet]
+    gevent.joinall(cycle, timeout=30, raise_error=True)
+    assert asked and all(sg_id is not None for sg_id in asked)  # the load was asked by group
+    for greenlet in cycle:
+        values, errors = greenlet.value
+        assert errors["portLoadPort1"].endswith("interrupted (Stopped())"), errors["portLoadPort1"]
+        assert values["StatusPort1"] is not None
+    capfd.readouterr()  # gevent reports the stopped greenlets on stderr
+
+
 def test_session_histories_too_long_for_one_bulk_read_are_asked_per_station_without_errors(make_device):
     # Whole histories are read when the API's time is unknown (no status answer: a first read cannot ask for the
     # last day only). Sixteen devices may spend at most eight pages (half of asking each station), and no more

@@ -12,7 +12,7 @@ import gevent
 
 from .batching import group_cover
 from .client import NO_DATA
-from .exceptions import ApiError, TooManyPages
+from .exceptions import ApiError, TooManyPages, TransportError
 from .models import Source, StationLoad
 from .planner import earliest
 
@@ -63,6 +63,8 @@ def fetch_load(account: "Account", station_id: str, one: str | None, ids: list[s
     asks = [gevent.spawn(_as_value, account.client.get_load, sg_id=int(group)) for group, _members in cover]
     gevent.joinall(asks)  # each call is bounded by the client's timeout
     for (group, _members), answer in zip(cover, asks):
+        if not answer.successful():  # stopped from outside by what is not an Exception: no answer, no value
+            raise TransportError(f"getLoad of group {group}: interrupted ({answer.exception!r})")
         if isinstance(answer.value, BaseException):
             raise answer.value
         account.groups.took(group, answer.value)
