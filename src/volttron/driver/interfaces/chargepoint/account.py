@@ -169,7 +169,7 @@ class Account:
         """
         if not isinstance(freshness, Freshness):
             freshness = Freshness(freshness)
-        began = time.monotonic()
+        began, since = time.monotonic(), self.clock()
         bound = self.settings.timeout + POLL_MARGIN
         self._watch.refresh = freshness.sessions  # the sessions' safety refresh of the devices polled
         # Lease renewals run beside the reads, within the same bound (a control knows only its own targets).
@@ -213,7 +213,7 @@ class Account:
         for source, flight in joined.items():
             if not flight.ready():
                 results[source] = ApiTimeout(f"{source.value}: no answer within {self.settings.timeout:g} s")
-            elif (value := self._served(source, station_id, ages[source], flight)) is not None:
+            elif (value := self._served(source, station_id, ages[source], since, flight)) is not None:
                 results[source] = value
             else:
                 alone[source] = gevent.spawn(self._or_error, source, self._read_alone, source, station_id,
@@ -247,9 +247,13 @@ class Account:
             started.append(run)
         return flight
 
-    def _served(self, source: Source, station_id: str, max_age: float, flight: AsyncResult) -> Any:
+    def _served(self, source: Source, station_id: str, max_age: float, since: float, flight: AsyncResult) -> Any:
         """What a finished bulk flight brought for the station, its error as a value; None when the station is
-        to be asked alone (the answer left it out, or the bulk read was found to cost more than asking alone)."""
+        to be asked alone (the answer left it out, or the bulk read was found to cost more than asking alone).
+
+        The poll began at ``since`` (the cache's clock) and waited for all its reads together: an entry stored
+        since then is this poll's answer, however long the slowest read took after it.
+        """
         failure = flight.exception  # not raised: each raise would add this device's frames to its traceback
         if isinstance(failure, TooManyPages):
             return None
@@ -257,7 +261,7 @@ class Account:
             return failure
         if failure is not None:
             return self._unexpected(source, failure)
-        hit, value = self.cache.get((source, station_id), max(max_age, 1.0))
+        hit, value = self.cache.get((source, station_id), max(max_age, self.clock() - since + 1.0))
         if not hit:
             return None
         return value.error if isinstance(value, _NotFound) else value
