@@ -9,11 +9,12 @@ from __future__ import annotations
 import pytest
 
 from volttron.driver.interfaces.chargepoint.control import (CLEAR, Step, Targets, check_against_station,
-                                                            configured_targets, plan_revert, plan_write,
-                                                            revert_defaults)
+                                                            configured_targets, minutes_left, plan_revert,
+                                                            plan_write, revert_defaults)
 from volttron.driver.interfaces.chargepoint.exceptions import ConfigError, WriteRejected
 from volttron.driver.interfaces.chargepoint.models import (PortInfo, PortLoad, Shed, ShedKind, StationInfo,
                                                            StationLoad, WriteAction, WriteOperation, sheds_in)
+from volttron.driver.interfaces.chargepoint.writes import WriteOptions
 
 SHED, CLEAR_SHED = WriteOperation.SHED, WriteOperation.CLEAR_SHED
 PORTS = (1, 2)
@@ -169,3 +170,16 @@ def test_writes_the_station_cannot_take_are_refused(action, says):
 def test_writes_within_the_rating_pass(action):
     check_against_station("point", action, PORTS, INVENTORY)
     check_against_station("point", action, (), None)  # nothing known: the API decides
+
+
+@pytest.mark.parametrize("now", [0.0, 32676.001, 65236.5, 1_796_193_081.15])
+@pytest.mark.parametrize("duration", [1, 5, 60])
+def test_a_configured_shed_duration_is_sent_as_that_many_minutes_whatever_the_clock_reads(now, duration):
+    # 32676.001 + 300 - 32676.001 is 300.00000000000364 in floating point: rounded up, a 5-minute shed became 6.
+    assert WriteOptions(shed_duration=duration).minutes(now, now + duration * 60) == duration
+
+
+@pytest.mark.parametrize("seconds, minutes", [(0.5, 1), (59.9, 1), (60.0, 1), (60.001, 2), (299.0, 5),
+                                              (300.0, 5), (300.5, 6)])
+def test_time_left_is_rounded_up_to_whole_minutes(seconds, minutes):
+    assert minutes_left(seconds) == minutes

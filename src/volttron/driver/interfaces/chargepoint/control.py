@@ -218,5 +218,9 @@ def shed_of(action: WriteAction) -> Shed | None:
 
 
 def minutes_left(seconds: float) -> int:
-    """A remaining time as the API's whole minutes, rounded up (a shed never lapses early)."""
-    return max(1, math.ceil(seconds / 60))
+    """A remaining time as the API's whole minutes, rounded up (a shed never lapses early).
+
+    Rounded up past what floating point adds: five minutes from a clock reading of about 32 500 s (a host up nine
+    hours) come out as 300.000000000004 s, which must still be 5 minutes, not 6.
+    """
+    return max(1, math.ceil(seconds / 60 - 1e-9))
