@@ -425,12 +425,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def run(command: Callable[[], int]) -> None:
+    """Exit with what a bench command returns; Ctrl-C or a closed pipe end it with one line, not a traceback."""
     try:
-        sys.exit(main())
+        sys.exit(command())
     except KeyboardInterrupt:  # the simulator was stopped on the way out
         sys.stderr.write("interrupted\n")
         sys.exit(130)
     except BrokenPipeError:  # the reader went away (| head): nothing more to say
         sys.stderr.close()
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    run(main)

@@ -61,11 +61,4 @@ def main(cycles: int = 8) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 8))
-    except KeyboardInterrupt:  # the simulator was stopped on the way out
-        sys.stderr.write("interrupted\n")
-        sys.exit(130)
-    except BrokenPipeError:  # the reader went away (| head): nothing more to say
-        sys.stderr.close()
-        sys.exit(1)
+    bench.run(lambda: main(int(sys.argv[1]) if len(sys.argv) > 1 else 8))
