@@ -246,3 +246,20 @@ def test_a_joined_flight_stopped_by_its_starter_gives_its_joiners_a_timeout(cach
     assert cache.in_flight == 0
     again, rerun = cache.join("getLoad", lambda: "fresh")
     assert rerun is not None and again.wait(5) == "fresh"
+
+
+def test_giving_up_a_flight_before_it_started_lets_it_run_to_its_end(cache):
+    flight, runner = cache.join("getAlarms", lambda: "answer")
+    cache.give_up(runner)  # the poll's bound passed before the hub got round to the flight
+    assert flight.wait(5) == "answer"
+    assert cache.in_flight == 0  # ended: the next poll starts a flight of its own instead of waiting for this one
+
+
+def test_giving_up_a_running_flight_gives_its_joiners_a_timeout(cache):
+    release = Event()
+    flight, runner = cache.join("getAlarms", lambda: release.wait(timeout=5))
+    gevent.idle()  # running
+    cache.give_up(runner)
+    runner.join(timeout=5)
+    assert isinstance(flight.exception, ApiTimeout)
+    assert cache.in_flight == 0

@@ -204,11 +204,7 @@ class Account:
         if pending or renewals or joined:
             gevent.joinall([*pending.values(), *renewals, *joined.values()], timeout=bound)
         for run in started:
-            if run and not run.ready():
-                # A flight this poll started, still running: given up, as its own read would be. One that has not
-                # started is left to run: stopped before it starts, it would never end its flight, and every later
-                # poll would wait for that flight in vain.
-                run.kill(block=False)
+            self.cache.give_up(run)  # a flight this poll started, still running: given up, as its own read would be
         alone: dict[Source, gevent.Greenlet] = {}
         for source, flight in joined.items():
             if not flight.ready():

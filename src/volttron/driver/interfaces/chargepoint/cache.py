@@ -102,6 +102,14 @@ class ResponseCache:
         pending = self._flights[flight] = AsyncResult()
         return pending, gevent.spawn(self._fly, flight, pending, fetch, args, False)
 
+    @staticmethod
+    def give_up(run: Greenlet) -> None:
+        """Stop a flight :meth:`join` started, if it is running: its callers then get a timeout. One that has not
+        started yet is left to run: stopped before it starts, it would never end its flight, and every later caller
+        would wait for that flight in vain (a greenlet's truth value cannot tell: it is true once scheduled)."""
+        if run.gr_frame is not None:  # suspended in its fetch; not started, or finished, it has no frame
+            run.kill(block=False)
+
     def _fly(self, flight: Hashable, pending: AsyncResult, fetch: Callable[..., Any], args: tuple[Any, ...],
              reraise: bool) -> Any:
         """``fetch(*args)`` into ``pending``; ``reraise``: its exception to the caller too (a greenlet of its own
