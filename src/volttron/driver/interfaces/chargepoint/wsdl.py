@@ -2,7 +2,9 @@
 
 Parsing the WSDL costs tens of milliseconds and, for a URL, a download; each client gets its own suds client
 (transport, endpoint) over the one parsed document. The default is the copy bundled with this package, so start-up
-never downloads anything.
+never downloads anything. Only the locations used last are kept: one parse holds about 10,000 objects, and a
+process that meets many locations (a simulator on a new port each run) would otherwise keep them all, and every
+full garbage collection would walk them.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from .transport import BoundedTransport
 BUNDLED_WSDL = Path(__file__).with_name("cp_api_5.0.wsdl")
 PRODUCTION_ENDPOINT = "https://webservices.chargepoint.com/webservices/chargepoint/services/5.0"
 
-_prototypes: dict[str, suds.client.Client] = {}
+KEPT_LOCATIONS = 4  # a platform uses one or two
+_prototypes: dict[str, suds.client.Client] = {}  # least recently used first
 _prototypes_lock = RLock()  # guards the two dicts, never held during a download
 _prototype_locks: dict[str, RLock] = {}  # one per WSDL URL: a download that hangs holds up only its own URL
 
@@ -41,8 +44,9 @@ def wsdl_url(location: str | Path | None) -> str:
 def prototype(url: str, timeout: float, ca_file: str | None) -> suds.client.Client:
     """The parsed WSDL at ``url``; raises whatever fetching or parsing raised (the client translates it)."""
     with _prototypes_lock:
-        client = _prototypes.get(url)
+        client = _prototypes.pop(url, None)
         if client is not None:
+            _prototypes[url] = client
             return client
         lock = _prototype_locks.setdefault(url, RLock())
     with lock:
@@ -54,8 +58,18 @@ def prototype(url: str, timeout: float, ca_file: str | None) -> suds.client.Clie
             with gevent.Timeout(timeout + 1.0, TransportError(f"cannot load the WSDL from {url}: no complete "
                                                               f"answer within {timeout:g} s")):
                 client = suds.client.Client(url, transport=transport, cache=suds.cache.NoCache(), faults=True)
-            _prototypes[url] = client
+            _keep(url, client)
         return client
+
+
+def _keep(url: str, client: suds.client.Client) -> None:
+    # Clients made from an evicted parse keep it alive as long as they need it.
+    with _prototypes_lock:
+        _prototypes[url] = client
+        while len(_prototypes) > KEPT_LOCATIONS:
+            evicted = next(iter(_prototypes))
+            del _prototypes[evicted]
+            _prototype_locks.pop(evicted, None)
 
 
 def forget_prototypes() -> None:
