@@ -22,13 +22,14 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
 
 
-def reply(operation: str, recording: str | None = None) -> replies.Node:
+def reply(operation: str, recording: str | None = None) -> replies.Reply:
     """The recorded answer to ``operation`` (in ``<recording or operation>.xml``)."""
     return replies.read_reply((RECORDED / f"{recording or operation}.xml").read_bytes(), operation)
 
 
-def records(operation: str, element: str) -> list[replies.Node]:
-    return reply(operation).all(element)
+def records(operation: str) -> list[Any]:
+    """The records of the recorded answer to ``operation``, as read while it was parsed."""
+    return reply(operation).records
 
 
 STATION_1 = StationInfo(
@@ -51,8 +52,8 @@ STATION_2 = StationInfo(station_id="1:33924", manufacturer="ChargePoint", model=
                         org_id="1:ORG07225", organization_name="Company Inc")
 
 CASES: list[tuple[str, Callable[[], Any], Any]] = [
-    ("getStations", lambda: replies.stations(records("getStations", "stationData")), [STATION_1, STATION_2]),
-    ("getStationStatus", lambda: replies.port_statuses(records("getStationStatus", "stationData")), {
+    ("getStations", lambda: replies.stations(records("getStations")), [STATION_1, STATION_2]),
+    ("getStationStatus", lambda: replies.port_statuses(records("getStationStatus")), {
         "1:33923": {1: PortStatus(1, "AVAILABLE", utc("2016-11-07T19:19:19")),
                     2: PortStatus(2, "INUSE", utc("2016-11-07T19:19:19"))},
         "1:33924": {1: PortStatus(1, "UNREACHABLE", None)}}),
@@ -62,15 +63,15 @@ CASES: list[tuple[str, Callable[[], Any], Any]] = [
                         credential_id=None),
             2: PortLoad(2, port_load=3.314, allowed_load=3.5, percent_shed=0.0, shed_state=1, user_id="664719",
                         credential_id="CNCP0000481668")})}),
-    ("getAlarms", lambda: replies.alarms(records("getAlarms", "Alarms")), {
+    ("getAlarms", lambda: replies.alarms(records("getAlarms")), {
         "1:33923": [Alarm("1:33923", None, "Reachable", utc("2016-10-25T15:53:35"), 1),
                     Alarm("1:33923", 2, "GFCI Trip", utc("2016-10-26T08:00:00"), 2)]}),
-    ("getStationRights", lambda: replies.station_rights(records("getStationRights", "rightsData")), {
+    ("getStationRights", lambda: replies.station_rights(records("getStationRights")), {
         "1:33923": [RightsEntry("39491", "Garage", "network_manager"),
                     RightsEntry("41020", "Demand Response", "viewer")],
         "1:33924": [RightsEntry("39491", "Garage", "network_manager")]}),
     ("getChargingSessionData",
-     lambda: replies.sessions(records("getChargingSessionData", "ChargingSessionData")), {
+     lambda: replies.sessions(records("getChargingSessionData")), {
          "1:33923": [Session("1:33923", 2, "53068029", 12.120572, utc("2016-11-07T16:02:11"),
                              utc("2016-11-07T19:40:55"), "664719", "CNCP0000481668"),
                      Session("1:33923", 1, "53068111", None, utc("2016-11-07T18:00:00"), None, None, None)]}),
@@ -103,7 +104,7 @@ def test_recorded_answer_reads_as_plain_values(operation, parse, expected):
 
 
 def test_rights_paging_counts_group_station_pairs():
-    assert [replies.rights_records(block) for block in records("getStationRights", "rightsData")] == [2, 1]
+    assert [block.records for block in records("getStationRights")] == [2, 1]
 
 
 def test_a_fault_is_raised_with_its_code_and_text():
@@ -133,7 +134,7 @@ def test_records_without_their_key_are_skipped():
     # A station record with no stationID or a port with no portNumber cannot be filed anywhere.
     body = (RECORDED / "getStationStatus.xml").read_text().replace("<stationID>1:33924</stationID>", "")
     body = body.replace("<portNumber>2</portNumber>", "<portNumber></portNumber>")
-    statuses = replies.port_statuses(replies.read_reply(body.encode(), "getStationStatus").all("stationData"))
+    statuses = replies.port_statuses(replies.read_reply(body.encode(), "getStationStatus").records)
     assert list(statuses) == ["1:33923"] and list(statuses["1:33923"]) == [1]
 
 
@@ -163,14 +164,15 @@ def test_a_bool_field_reads_only_booleans(text, value):
     assert replies.as_bool(text) is value
 
 
-def _getload(port_load: str, station: str = "1:33923") -> replies.Node:
+def _getload(port_load: str, station: str = "1:33923",
+             reported: replies.Reported | None = None) -> replies.Reply:
     body = (RECORDED / "getLoad.xml").read_text().replace("<portLoad>3.314</portLoad>",
                                                           f"<portLoad>{port_load}</portLoad>")
-    return replies.read_reply(body.replace("1:33923", station).encode(), "getLoad")
+    return replies.read_reply(body.replace("1:33923", station).encode(), "getLoad", reported=reported)
 
 
 def test_a_field_that_does_not_parse_reads_none_and_the_rest_of_the_answer_is_used():
-    loads = replies.station_loads(_getload("NaN"), replies.Reported())
+    loads = replies.station_loads(_getload("NaN", reported=replies.Reported()))
     port = loads["1:33923"].ports[2]
     assert port.port_load is None and port.allowed_load == 3.5 and port.shed_state == 1
     assert loads["1:33923"].station_load == 3.314
@@ -180,8 +182,8 @@ def test_an_unreadable_field_is_logged_once_per_station_and_field(caplog):
     reported = replies.Reported()
     caplog.set_level("WARNING", logger="volttron.driver.interfaces.chargepoint.replies")
     for _ in range(3):
-        replies.station_loads(_getload("NaN"), reported)
-    replies.station_loads(_getload("inf", station="1:99999"), reported)
+        _getload("NaN", reported=reported)
+    _getload("inf", station="1:99999", reported=reported)
     said = [r.getMessage() for r in caplog.records]
     assert len(said) == 2, said
     assert "1:33923" in said[0] and "portLoad" in said[0] and "'NaN'" in said[0]
@@ -237,7 +239,7 @@ def test_markup_beyond_the_caps_is_refused_before_parsing(body, says):
 def test_markup_at_the_caps_is_parsed():
     body = b"<a>" + b"<b/>" * (replies.MAX_TAGS - 4) + b"<c>" + b"y" * (replies.MAX_RUN - 3) + b"</c></a>"
     assert body.count(b"<") == replies.MAX_TAGS
-    root, _paused = replies.parse(body, "getLoad")
+    root, _paused, _records = replies.parse(body, "getLoad")
     assert len(root) == replies.MAX_TAGS - 3 and len(root[-1].text) == replies.MAX_RUN - 3
 
 
@@ -253,3 +255,31 @@ def test_every_text_of_an_answer_is_redacted():
     reply = replies.read_reply(body.encode(), "getLoad", Redactor(password, "user"))
     assert reply.text("responseText") == "echo ***"
     assert replies.station_loads(reply)["1:33923"].ports[2].user_id == "***"
+
+
+# --- what reading a page holds --------------------------------------------------------------------------------
+
+def _page_of(stations: int) -> bytes:
+    """A getStations page of ``stations`` copies of the recorded first station, each with its own ID."""
+    text = (RECORDED / "getStations.xml").read_text()
+    head, rest = text.split("<stationData>", 1)
+    first = "<stationData>" + rest.split("</stationData>", 1)[0] + "</stationData>"
+    tail = "<moreFlag>" + text.split("<moreFlag>", 1)[1]
+    records = "".join(first.replace("1:33923", f"1:{50000 + number}") for number in range(stations))
+    return (head + records + tail).encode()
+
+
+def test_a_page_is_read_record_by_record_without_holding_its_whole_tree():
+    # A 500-station page's element tree takes over five times the answer's bytes; its records, read as they
+    # complete, take far less, and a platform polling a thousand stations holds one such page per read.
+    import tracemalloc
+    body = _page_of(500)
+    tracemalloc.start()
+    try:
+        listed = replies.stations(replies.read_reply(body, "getStations").records)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [info.station_id for info in listed] == [f"1:{50000 + number}" for number in range(500)]
+    assert listed[-1] == dataclasses.replace(STATION_1, station_id="1:50499")
+    assert peak < 2.5 * len(body), f"{peak / len(body):.1f} times the answer's size"

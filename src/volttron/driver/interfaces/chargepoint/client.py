@@ -183,13 +183,13 @@ class ChargePointClient:
         reply = self._transport.send(request)
         redact = self._credentials.redact
         if reply.code == http.client.OK:
-            return read_reply(reply.message, operation, redact)
+            return read_reply(reply.message, operation, redact, self._reported)
         if 300 <= reply.code < 400:
             raise TransportError(redact(redirect_refused(operation, reply.code, _header(reply.headers, "Location"))))
         if reply.code != http.client.INTERNAL_SERVER_ERROR or not reply.message.strip():
             raise TransportError(f"{operation}: HTTP {reply.code} {http.client.responses.get(reply.code, '')}")
         try:
-            return read_reply(reply.message, operation, redact)  # the API sends its SOAP faults with HTTP 500
+            return read_reply(reply.message, operation, redact, self._reported)  # the API's faults come as HTTP 500
         except (MalformedResponse, ElementTree.ParseError):
             # A proxy's or server's own error page: say what happened, not that XML was bad.
             raise TransportError(f"{operation}: HTTP 500 Internal Server Error (the answer is not a SOAP fault)") \
@@ -202,12 +202,13 @@ class ChargePointClient:
                            operation=operation)
         return code  # type: ignore[return-value]
 
-    def _paged(self, operation: str, build: Callable[[int], dict[str, Any]], items: str, more: str,
-               ok: Iterable[int] = (), records: Callable[[Node], int] = lambda _item: 1,
-               expected: int | None = None, max_pages: int = MAX_PAGES) -> Iterator[Node]:
-        """Yield every element of a paged operation, following startRecord/moreFlag.
+    def _paged(self, operation: str, build: Callable[[int], dict[str, Any]], more: str,
+               ok: Iterable[int] = (), records: Callable[[Any], int] = lambda _item: 1,
+               expected: int | None = None, max_pages: int = MAX_PAGES) -> Iterator[Any]:
+        """Yield every record of a paged operation as :data:`.replies.RECORDS` read it, following
+        startRecord/moreFlag.
 
-        ``records`` counts the records an element holds, which is what startRecord advances by. An API that keeps
+        ``records`` counts the API's records one holds, which is what startRecord advances by. An API that keeps
         answering moreFlag 1 is stopped with MalformedResponse: when a page repeats the one before, after twice
         the ``expected`` records when the caller knows how many there can be, and after :data:`MAX_PAGES` pages.
         """
@@ -216,7 +217,7 @@ class ChargePointClient:
         while True:
             reply = self._call(operation, **build(start))
             code = self._checked(operation, reply, ok)
-            page = reply.all(items) if code == SUCCESS else []
+            page = reply.records if code == SUCCESS else []
             self._answered(operation, reply, len(page))
             pages += 1
             if not page or replies.as_int(reply.text(more)) != 1:
@@ -249,7 +250,7 @@ class ChargePointClient:
         return replies.stations(self._paged(
             "getStations", lambda start: {"searchQuery": {**query, "startRecord": start,
                                                           "numStations": STATIONS_PAGE}},
-            "stationData", "moreFlag", expected=1 if station_id else None), self._reported)
+            "moreFlag", expected=1 if station_id else None))
 
     def get_organisation(self, records: int) -> tuple[list[StationInfo], bool]:
         """The account's first ``records`` stations (at most 500) and whether that is all of them: how an account
@@ -257,9 +258,8 @@ class ChargePointClient:
         reply = self._call("getStations", searchQuery={"startRecord": 1,
                                                        "numStations": max(1, min(records, STATIONS_PAGE))})
         self._checked("getStations", reply)
-        page = reply.all("stationData")
-        self._answered("getStations", reply, len(page))
-        return replies.stations(page, self._reported), replies.as_int(reply.text("moreFlag")) != 1
+        self._answered("getStations", reply, len(reply.records))
+        return replies.stations(reply.records), replies.as_int(reply.text("moreFlag")) != 1
 
     def get_station_status(self, station_ids: list[str]) -> dict[str, dict[int, PortStatus]]:
         """Port status of the given stations, keyed by station then port number."""
@@ -271,7 +271,7 @@ class ChargePointClient:
             result.update(replies.port_statuses(self._paged(
                 "getStationStatus", lambda start: {"searchQuery": {**query, "startRecord": start,
                                                                    "numStations": STATIONS_PAGE}},
-                "stationData", "moreFlag", expected=len(chunk)), self._reported))
+                "moreFlag", expected=len(chunk))))
         return result
 
     @overload
@@ -290,10 +290,10 @@ class ChargePointClient:
         reply = self._call("getLoad", searchQuery=query)
         self._checked("getLoad", reply)
         if station_id is not None:
-            loads = replies.station_loads(reply, self._reported)
+            loads = replies.station_loads(reply)
             self._answered("getLoad", reply, len(loads))
             return loads
-        group = replies.group_load(reply, self._reported)
+        group = replies.group_load(reply)
         self._answered("getLoad", reply, len(group.stations))
         return group
 
@@ -303,14 +303,14 @@ class ChargePointClient:
         return replies.alarms(self._paged(
             "getAlarms", lambda start: {"searchQuery": {**query, "startRecord": start,
                                                         "numTransactions": ALARMS_PAGE}},
-            "Alarms", "moreFlag", ok=(NO_ALARMS,)), self._reported)
+            "moreFlag", ok=(NO_ALARMS,)))
 
     def get_station_rights(self, station_id: str | None = None) -> dict[str, list[RightsEntry]]:
         """Rights profiles per station group, keyed by station."""
         query: dict[str, Any] = {"stationID": station_id} if station_id else {}
         return replies.station_rights(self._paged(
             "getStationRights", lambda start: {"searchQuery": {**query, "startRecord": start}},
-            "rightsData", "moreFlag", records=replies.rights_records))
+            "moreFlag", records=lambda block: block.records))
 
     def get_charging_sessions(self, station_id: str | None = None, since: datetime | None = None,
                               max_pages: int = MAX_PAGES) -> dict[str, list[Session]]:
@@ -325,7 +325,7 @@ class ChargePointClient:
             query["fromTimeStamp"] = since.astimezone(timezone.utc).replace(tzinfo=None)
         return replies.sessions(self._paged(
             "getChargingSessionData", lambda start: {"searchQuery": {**query, "startRecord": start}},
-            "ChargingSessionData", "MoreFlag", ok=(NO_SESSIONS, NO_DATA), max_pages=max_pages), self._reported)
+            "MoreFlag", ok=(NO_SESSIONS, NO_DATA), max_pages=max_pages))
 
     def get_cpn_instances(self) -> list[dict[str, str | None]]:
         """The ChargePoint networks the account sees; a cheap way to check credentials."""
@@ -413,9 +413,9 @@ def _shed_fields(shed: Shed, suffix: str) -> dict[str, Any]:
     return {f"percentShed{suffix}": int(shed.value)}
 
 
-def _fingerprint(page: list[Node]) -> tuple[Any, ...]:
-    """What tells one page from the next: its length and its first and last records."""
-    return len(page), ElementTree.tostring(page[0].element), ElementTree.tostring(page[-1].element)
+def _fingerprint(page: list[Any]) -> tuple[Any, ...]:
+    """What tells one page from the next: its length and its first and last records (as read)."""
+    return len(page), page[0], page[-1]
 
 
 def _header(headers: Any, name: str) -> str | None:

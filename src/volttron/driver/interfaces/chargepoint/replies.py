@@ -4,8 +4,9 @@ ElementTree reads answers instead of suds' unmarshaller: suds spends about 2 ms 
 getStations answer (schema lookups for every element), ElementTree an order of magnitude less, so batched answers
 for hundreds of stations stay cheap. suds still builds every request from the WSDL.
 
-An answer is parsed in chunks with a pause between them, so that the call's timeout can fire and other greenlets
-run while a large answer is read, and only after counting its markup: at most :data:`MAX_TAGS` tags,
+An answer is parsed a few kilobytes at a time, each record read as soon as it is complete and then taken out of
+the tree (see :class:`Records`), with pauses so that the call's timeout can fire and other greenlets run while a
+large answer is read, and only after counting its markup: at most :data:`MAX_TAGS` tags,
 :data:`MAX_ATTRIBUTES` attributes and no text or tag longer than :data:`MAX_RUN` bytes, which with the transport's
 byte cap bounds the time and memory one answer can cost.
 Children count only in no namespace or the service's namespace, so an element of another namespace with a known
@@ -20,7 +21,7 @@ import logging
 import re
 import time
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Callable, Generic, Iterable, Iterator, NamedTuple, TypeVar
 from xml.etree import ElementTree
 
 import gevent
@@ -34,6 +35,7 @@ from .redaction import Redactor
 _log = logging.getLogger(__name__)
 
 _SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+_ENVELOPE, _BODY = f"{{{_SOAP_ENV}}}Envelope", f"{{{_SOAP_ENV}}}Body"
 SERVICE_NS = "urn:dictionary:com.chargepoint.webservices"
 # The largest answers (a 500-station getStations page, in the WSDL's full shape) hold about 70,000 tags and a handful
 # of attributes.
@@ -42,10 +44,13 @@ MAX_ATTRIBUTES = 50_000
 MAX_RUN = 1024 * 1024  # bytes from one "<" to the next: the longest text or tag (expat re-reads unfinished ones)
 # Linear: each match attempt starts at a "<" and stops at the next one.
 _LONG_RUN = re.compile(b"<[^<]{%d}" % MAX_RUN)
-# Bytes fed to the parser at once: small first, so that common answers pause often, then doubling up to a size
-# that one feed parses in well under a tenth of a second.
+# Bytes parsed between two pauses: few first, so that common answers pause often, then doubling up to what
+# parses in well under a tenth of a second. The largest is also the most fed at once within one long tag or text.
 FIRST_CHUNK, LARGEST_CHUNK = 64 * 1024, 2 * 1024 * 1024
-PACE = 200  # records mapped between two pauses
+# Bytes fed at once, after which the records completed are read and taken out of the tree: few enough elements
+# are alive at a time that they are freed before the collector promotes them.
+SLICE = 4 * 1024
+PACE = 200  # records read between two pauses
 
 T = TypeVar("T")
 
@@ -105,31 +110,47 @@ class Fault(Exception):
 
 
 class Reply(Node):
-    """A reply's ``<operation>Response`` element, with what the cost model learns from the answer (answers carry
-    thousands of elements: only their root holds these)."""
+    """A reply's ``<operation>Response`` element, its records already read (see :class:`Records`), and what the cost
+    model learns from the answer (answers carry thousands of elements: only their root holds these)."""
 
-    __slots__ = ("seconds", "paused", "size")
+    __slots__ = ("records", "seconds", "paused", "size")
 
-    def __init__(self, element: ElementTree.Element, paused: float, size: int) -> None:
+    def __init__(self, element: ElementTree.Element, records: list, paused: float, size: int) -> None:
         super().__init__(element)
+        self.records = records
         self.seconds = 0.0  # what the call that brought it took (set by the client)
         self.paused = paused  # of which its parse spent letting other greenlets run
         self.size = size  # bytes of the answer
 
 
-def read_reply(body: bytes, operation: str, redact: Redactor | None = None) -> Reply:
-    """The ``<operation>Response`` element of a reply; raises Fault for a SOAP fault, MalformedResponse else.
+class Records(Generic[T]):
+    """Which children of an operation's answer are its records, and what each one becomes.
+
+    Each record is read as soon as the parser has completed it and then emptied, so that a page never holds its
+    whole tree: its elements die young instead of reaching the collector's oldest generation, which every full
+    collection of a platform with a thousand devices would walk again.
+    """
+
+    __slots__ = ("tags", "read")
+
+    def __init__(self, name: str, read: Callable[[Node, "Reported | None"], T]) -> None:
+        self.tags = (name, f"{{{SERVICE_NS}}}{name}")
+        self.read = read
+
+
+def read_reply(body: bytes, operation: str, redact: Redactor | None = None,
+               reported: "Reported | None" = None) -> Reply:
+    """The ``<operation>Response`` element of a reply with its records read; raises Fault for a SOAP fault,
+    MalformedResponse else.
 
     ``redact`` masks the password in every text of the answer (a server may quote it back anywhere). An answer
     that is not XML at all raises ElementTree's ParseError, which the client translates.
     """
     if not body.strip():
         raise MalformedResponse(f"{operation}: empty answer")
-    envelope, paused = parse(body, operation)
-    if redact is not None and redact.may_be_in(body):
-        for element in envelope.iter():
-            if element.text:
-                element.text = redact(element.text)
+    if redact is not None and not redact.may_be_in(body):
+        redact = None
+    envelope, paused, records = parse(body, operation, RECORDS.get(operation), reported, redact)
     soap_body = envelope.find(f"{{{_SOAP_ENV}}}Body")
     if envelope.tag != f"{{{_SOAP_ENV}}}Envelope" or soap_body is None:
         raise MalformedResponse(f"{operation}: the answer is not a SOAP 1.1 envelope")
@@ -140,13 +161,15 @@ def read_reply(body: bytes, operation: str, redact: Redactor | None = None) -> R
     expected = f"{operation}Response"
     for child in soap_body:
         if child.tag in (expected, f"{{{SERVICE_NS}}}{expected}"):
-            return Reply(child, paused, len(body))
+            return Reply(child, records, paused, len(body))
     raise MalformedResponse(f"{operation}: the answer has no {expected} element")
 
 
-def parse(body: bytes, operation: str) -> tuple[ElementTree.Element, float]:
-    """The document's root element, parsed chunk by chunk with pauses, and the seconds those pauses took; markup
-    beyond the caps is refused first."""
+def parse(body: bytes, operation: str, records: "Records[T] | None" = None, reported: "Reported | None" = None,
+          redact: Redactor | None = None) -> tuple[ElementTree.Element, float, list[T]]:
+    """The document's root element, parsed slice by slice with pauses; the seconds those pauses took; and the
+    ``records`` of the ``<operation>Response`` element, read as they complete. Markup beyond the caps is refused
+    first."""
     # Every element needs a "<", every attribute a "=": counting them bounds what the tree could cost.
     tags, attributes = body.count(b"<"), body.count(b"=")
     if tags > MAX_TAGS:
@@ -155,22 +178,66 @@ def parse(body: bytes, operation: str) -> tuple[ElementTree.Element, float]:
         raise MalformedResponse(f"{operation}: the answer has more than {MAX_ATTRIBUTES} attributes; refused")
     if _LONG_RUN.search(body):
         raise MalformedResponse(f"{operation}: the answer has a text or tag longer than {MAX_RUN} bytes; refused")
-    parser = ElementTree.XMLParser()
-    start, size, paused = 0, FIRST_CHUNK, 0.0
-    while True:
-        parser.feed(body[start:start + size])
-        start, size = start + size, min(2 * size, LARGEST_CHUNK)
-        if start >= len(body):
-            return parser.close(), paused
-        paused += pause()
-
-
-def paced(items: Iterable[T]) -> Iterator[T]:
-    """The items, with a pause every :data:`PACE` of them (mapping thousands of records takes a while)."""
-    for count, item in enumerate(items, start=1):
-        if count % PACE == 0:
-            pause()
-        yield item
+    parser = ElementTree.XMLPullParser(("start", "end"))
+    responses = (f"{operation}Response", f"{{{SERVICE_NS}}}{operation}Response")
+    tags = records.tags if records is not None else ()
+    outer: list[ElementTree.Element] = []  # the open elements above the response's children
+    depth = 0
+    root = response = None  # response: the envelope body's first <operation>Response
+    inside = False  # within the response
+    children = dropped = 0  # of the response: started, and records taken out
+    found: list[T] = []
+    paused, position, size, fed, pause_at = 0.0, 0, SLICE, 0, FIRST_CHUNK
+    feeding = True
+    while feeding:
+        if position < len(body):
+            parser.feed(body[position:position + size])
+            position, fed = position + size, fed + size
+        else:
+            parser.close()
+            feeding = False
+        progressed = False
+        for event, element in parser.read_events():
+            progressed = True
+            if event == "start":
+                depth += 1
+                if depth == 4 and inside:
+                    children += 1
+                elif depth <= 3:
+                    outer.append(element)
+                    if depth == 1:
+                        root = element
+                    elif depth == 3 and response is None and element.tag in responses \
+                            and outer[0].tag == _ENVELOPE and outer[1].tag == _BODY:
+                        response, inside = element, True
+                continue
+            depth -= 1
+            if redact is not None and element.text:
+                element.text = redact(element.text)
+            if depth == 3:
+                if inside and element.tag in tags:
+                    found.append(records.read(Node(element), reported))  # type: ignore[union-attr]
+                    # The builder appends each element as it starts: this one is the response's child number
+                    # ``children`` of those started when its own start was read, less those taken out before it.
+                    at = children - 1 - dropped
+                    if at < len(response) and response[at] is element:  # type: ignore[arg-type,index]
+                        del response[at]  # type: ignore[union-attr]
+                        dropped += 1
+                    else:
+                        element.clear()
+                    if len(found) % PACE == 0:
+                        paused += pause()
+            elif depth < 3:
+                outer.pop()
+                inside = False
+        # Expat reads an unfinished tag or text again at every feed: within a long one, feed more at a time.
+        size = SLICE if progressed else min(2 * size, LARGEST_CHUNK)
+        if fed >= pause_at and position < len(body):
+            paused += pause()
+            fed, pause_at = 0, min(2 * pause_at, LARGEST_CHUNK)
+    if root is None:  # close() raises first for a document without an element
+        raise MalformedResponse(f"{operation}: the answer holds no element")
+    return root, paused, found
 
 
 # -- field values --------------------------------------------------------------------------------------------------
@@ -281,13 +348,6 @@ def _ports(record: Node, fields: Fields) -> Iterator[tuple[int, Node]]:
             yield number, port
 
 
-def _by_station(records: Iterable[Node]) -> Iterator[tuple[str, Node]]:
-    for record in paced(records):
-        station_id = record.text("stationID")
-        if station_id is not None:
-            yield station_id, record
-
-
 def station_info(record: Node, reported: Reported | None = None) -> StationInfo | None:
     """One stationDataExtended record of getStations; None without a stationID."""
     station_id = record.text("stationID")
@@ -351,23 +411,31 @@ def station_info(record: Node, reported: Reported | None = None) -> StationInfo 
     )
 
 
-def stations(records: Iterable[Node], reported: Reported | None = None) -> list[StationInfo]:
-    """getStations' stationData records."""
-    return [info for info in (station_info(r, reported) for r in paced(records)) if info is not None]
+def stations(values: Iterable[StationInfo | None]) -> list[StationInfo]:
+    """getStations' records (see :data:`RECORDS`)."""
+    return [info for info in values if info is not None]
 
 
-def _port_status(station_id: str, record: Node, reported: Reported | None) -> dict[int, PortStatus]:
+def port_status(record: Node, reported: Reported | None = None) -> tuple[str, dict[int, PortStatus]] | None:
+    """One stationData record of getStationStatus: its station and port status by port number."""
+    station_id = record.text("stationID")
+    if station_id is None:
+        return None
     f = Fields(station_id, reported)
-    return {number: PortStatus(number, port.text("Status"), f.datetime(port, "TimeStamp"))
-            for number, port in _ports(record, f)}
+    return station_id, {number: PortStatus(number, port.text("Status"), f.datetime(port, "TimeStamp"))
+                        for number, port in _ports(record, f)}
 
 
-def port_statuses(records: Iterable[Node], reported: Reported | None = None) -> dict[str, dict[int, PortStatus]]:
-    """getStationStatus' stationData records: port status by station, then port number."""
-    return {station_id: _port_status(station_id, record, reported) for station_id, record in _by_station(records)}
+def port_statuses(values: Iterable[tuple[str, dict[int, PortStatus]] | None]) -> dict[str, dict[int, PortStatus]]:
+    """getStationStatus' records: port status by station, then port number."""
+    return dict(value for value in values if value is not None)
 
 
-def _station_load(station_id: str, record: Node, reported: Reported | None) -> StationLoad:
+def station_load(record: Node, reported: Reported | None = None) -> tuple[str, StationLoad] | None:
+    """One stationData record of getLoad: its station's kW and shed state."""
+    station_id = record.text("stationID")
+    if station_id is None:
+        return None
     f = Fields(station_id, reported)
     ports = {number: PortLoad(
                 port_number=number,
@@ -378,20 +446,19 @@ def _station_load(station_id: str, record: Node, reported: Reported | None) -> S
                 user_id=port.text("userID"),
                 credential_id=port.text("credentialID"),
              ) for number, port in _ports(record, f)}
-    return StationLoad(station_id, f.float(record, "stationLoad"), ports)
+    return station_id, StationLoad(station_id, f.float(record, "stationLoad"), ports)
 
 
-def station_loads(reply: Node, reported: Reported | None = None) -> dict[str, StationLoad]:
+def station_loads(reply: Reply) -> dict[str, StationLoad]:
     """A getLoad answer: kW and shed state by station."""
-    return {station_id: _station_load(station_id, record, reported)
-            for station_id, record in _by_station(reply.all("stationData"))}
+    return dict(value for value in reply.records if value is not None)
 
 
-def group_load(reply: Node, reported: Reported | None = None) -> GroupLoad:
+def group_load(reply: Reply) -> GroupLoad:
     """A getLoad answer for a station group: the group's fields, and each member station's load."""
     return GroupLoad(sg_id=as_int(reply.text("sgID")), group_name=reply.text("groupName"),
                      num_stations=as_int(reply.text("numStations")), sg_load=as_float(reply.text("sgLoad")),
-                     stations=station_loads(reply, reported))
+                     stations=station_loads(reply))
 
 
 def event_id(reply: Node) -> int:
@@ -403,16 +470,20 @@ def event_id(reply: Node) -> int:
     return found
 
 
-def _grouped(records: Iterable[Node], make: Callable[[str, Node, Reported | None], T],
-             reported: Reported | None) -> dict[str, list[T]]:
-    """One value per record, listed under the record's station in the order the API sent them."""
-    result: dict[str, list[T]] = {}
-    for station_id, record in _by_station(records):
-        result.setdefault(station_id, []).append(make(station_id, record, reported))
+def _by_station(values: Iterable[Alarm | Session | None]) -> dict[str, list]:
+    """The values listed under their station, in the order the API sent them."""
+    result: dict[str, list] = {}
+    for value in values:
+        if value is not None:
+            result.setdefault(value.station_id, []).append(value)
     return result
 
 
-def _alarm(station_id: str, record: Node, reported: Reported | None) -> Alarm:
+def alarm(record: Node, reported: Reported | None = None) -> Alarm | None:
+    """One Alarms record of getAlarms."""
+    station_id = record.text("stationID")
+    if station_id is None:
+        return None
     f = Fields(station_id, reported)
     return Alarm(station_id=station_id,
                  port_number=f.int(record, "portNumber") or None,  # empty: a station-wide alarm
@@ -421,27 +492,41 @@ def _alarm(station_id: str, record: Node, reported: Reported | None) -> Alarm:
                  record_number=f.int(record, "recordNumber"))
 
 
-def alarms(records: Iterable[Node], reported: Reported | None = None) -> dict[str, list[Alarm]]:
-    """getAlarms' Alarms records by station."""
-    return _grouped(records, _alarm, reported)
+def alarms(values: Iterable[Alarm | None]) -> dict[str, list[Alarm]]:
+    """getAlarms' records by station."""
+    return _by_station(values)
 
 
-def rights_records(block: Node) -> int:
-    """How many (group, station) records a rightsData block holds: what getStationRights' paging counts."""
-    return len(block.all("stationData")) or 1
+class RightsBlock(NamedTuple):
+    """One rightsData block of getStationRights: a group's rights profile and the stations it lists."""
+
+    entry: RightsEntry
+    station_ids: list[str]
+    records: int  # (group, station) pairs: what the operation's paging counts
 
 
-def station_rights(blocks: Iterable[Node]) -> dict[str, list[RightsEntry]]:
-    """getStationRights' rightsData blocks (one per group, listing its stations) by station."""
+def rights_block(block: Node, reported: Reported | None = None) -> RightsBlock:
+    """One rightsData block of getStationRights."""
+    listed = block.all("stationData")
+    station_ids = [station_id for station_id in (station.text("stationID") for station in listed) if station_id]
+    return RightsBlock(RightsEntry(block.text("sgID"), block.text("sgName"), block.text("stationRightsProfile")),
+                       station_ids, len(listed) or 1)
+
+
+def station_rights(blocks: Iterable[RightsBlock]) -> dict[str, list[RightsEntry]]:
+    """getStationRights' blocks (one per group, listing its stations) by station."""
     result: dict[str, list[RightsEntry]] = {}
-    for block in paced(blocks):
-        entry = RightsEntry(block.text("sgID"), block.text("sgName"), block.text("stationRightsProfile"))
-        for station_id, _station in _by_station(block.all("stationData")):
-            result.setdefault(station_id, []).append(entry)
+    for block in blocks:
+        for station_id in block.station_ids:
+            result.setdefault(station_id, []).append(block.entry)
     return result
 
 
-def _session(station_id: str, record: Node, reported: Reported | None) -> Session:
+def session(record: Node, reported: Reported | None = None) -> Session | None:
+    """One ChargingSessionData record of getChargingSessionData."""
+    station_id = record.text("stationID")
+    if station_id is None:
+        return None
     f = Fields(station_id, reported)
     return Session(station_id=station_id,
                    port_number=f.int(record, "portNumber"),
@@ -453,9 +538,20 @@ def _session(station_id: str, record: Node, reported: Reported | None) -> Sessio
                    credential_id=record.text("credentialID"))
 
 
-def sessions(records: Iterable[Node], reported: Reported | None = None) -> dict[str, list[Session]]:
+def sessions(values: Iterable[Session | None]) -> dict[str, list[Session]]:
     """getChargingSessionData's records by station."""
-    return _grouped(records, _session, reported)
+    return _by_station(values)
+
+
+# The records each operation's answer lists, read while it is parsed (:class:`Records`).
+RECORDS: dict[str, Records] = {
+    "getStations": Records("stationData", station_info),
+    "getStationStatus": Records("stationData", port_status),
+    "getLoad": Records("stationData", station_load),
+    "getAlarms": Records("Alarms", alarm),
+    "getStationRights": Records("rightsData", rights_block),
+    "getChargingSessionData": Records("ChargingSessionData", session),
+}
 
 
 def cpn_instances(reply: Node) -> list[dict[str, str | None]]:
