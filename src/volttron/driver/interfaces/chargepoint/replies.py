@@ -126,20 +126,20 @@ class Reply(Node):
 class Records(Generic[T]):
     """Which children of an operation's answer are its records, and what each one becomes.
 
-    Each record is read as soon as the parser has completed it and then emptied, so that a page never holds its
-    whole tree: its elements die young instead of reaching the collector's oldest generation, which every full
-    collection of a platform with a thousand devices would walk again.
+    Each record is read as soon as the parser has completed it and then taken out of the tree, so that a page
+    never holds its whole tree: its elements die young instead of reaching the collector's oldest generation, which
+    every full collection of a platform with a thousand devices would walk again.
     """
 
     __slots__ = ("tags", "read")
 
-    def __init__(self, name: str, read: Callable[[Node, "Reported | None"], T]) -> None:
+    def __init__(self, name: str, read: Callable[[Node, Reported | None], T]) -> None:
         self.tags = (name, f"{{{SERVICE_NS}}}{name}")
         self.read = read
 
 
 def read_reply(body: bytes, operation: str, redact: Redactor | None = None,
-               reported: "Reported | None" = None) -> Reply:
+               reported: Reported | None = None) -> Reply:
     """The ``<operation>Response`` element of a reply with its records read; raises Fault for a SOAP fault,
     MalformedResponse else.
 
@@ -165,19 +165,12 @@ def read_reply(body: bytes, operation: str, redact: Redactor | None = None,
     raise MalformedResponse(f"{operation}: the answer has no {expected} element")
 
 
-def parse(body: bytes, operation: str, records: "Records[T] | None" = None, reported: "Reported | None" = None,
+def parse(body: bytes, operation: str, records: Records[T] | None = None, reported: Reported | None = None,
           redact: Redactor | None = None) -> tuple[ElementTree.Element, float, list[T]]:
     """The document's root element, parsed slice by slice with pauses; the seconds those pauses took; and the
     ``records`` of the ``<operation>Response`` element, read as they complete. Markup beyond the caps is refused
     first."""
-    # Every element needs a "<", every attribute a "=": counting them bounds what the tree could cost.
-    tags, attributes = body.count(b"<"), body.count(b"=")
-    if tags > MAX_TAGS:
-        raise MalformedResponse(f"{operation}: the answer has more than {MAX_TAGS} tags; refused")
-    if attributes > MAX_ATTRIBUTES:
-        raise MalformedResponse(f"{operation}: the answer has more than {MAX_ATTRIBUTES} attributes; refused")
-    if _LONG_RUN.search(body):
-        raise MalformedResponse(f"{operation}: the answer has a text or tag longer than {MAX_RUN} bytes; refused")
+    _refuse_beyond_caps(body, operation)
     parser = ElementTree.XMLPullParser(("start", "end"))
     responses = (f"{operation}Response", f"{{{SERVICE_NS}}}{operation}Response")
     tags = records.tags if records is not None else ()
@@ -238,6 +231,17 @@ def parse(body: bytes, operation: str, records: "Records[T] | None" = None, repo
     if root is None:  # close() raises first for a document without an element
         raise MalformedResponse(f"{operation}: the answer holds no element")
     return root, paused, found
+
+
+def _refuse_beyond_caps(body: bytes, operation: str) -> None:
+    # Every element needs a "<", every attribute a "=": counting them bounds what the tree could cost.
+    tags, attributes = body.count(b"<"), body.count(b"=")
+    if tags > MAX_TAGS:
+        raise MalformedResponse(f"{operation}: the answer has more than {MAX_TAGS} tags; refused")
+    if attributes > MAX_ATTRIBUTES:
+        raise MalformedResponse(f"{operation}: the answer has more than {MAX_ATTRIBUTES} attributes; refused")
+    if _LONG_RUN.search(body):
+        raise MalformedResponse(f"{operation}: the answer has a text or tag longer than {MAX_RUN} bytes; refused")
 
 
 # -- field values --------------------------------------------------------------------------------------------------
